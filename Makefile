@@ -1,0 +1,64 @@
+# Two commands do everything: `make lab` opens the course, `make test` checks it.
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
+# Extra arguments, e.g. `make lab LAB_ARGS=--no-browser`, `make test PYTEST_ARGS="-x -k ewa"`.
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+# One BLAS thread for tests and executed notebooks (kernels inherit it):
+# faster for the course's small matrices and independent of the core count.
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+.PHONY: help lab test unit nbval execute oracle data clean
+
+help:
+	@echo "make lab      set up .venv and open the course in JupyterLab (http://127.0.0.1, with a token)"
+	@echo "make test     set up .venv and run all tests: unit tests, then strict nbval over every notebook"
+	@echo "make unit     unit tests only          make nbval    notebooks only"
+	@echo "make execute  re-run notebooks in place (NOTEBOOKS=notebooks/02_....ipynb for one)"
+	@echo "make oracle   install PyTorch 2.13.0 (CPU), the conformance tests' oracle"
+	@echo "make data     rebuild data/*.npz from scikit-learn and mnist1d"
+	@echo "make clean    remove .venv and caches"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; got " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps: reinstall only when the requirement files change.
+$(VENV)/.course-installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.course-installed
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $@
+
+lab: $(VENV)/.course-installed
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+test: $(VENV)/.test-installed
+	$(ONE_THREAD) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.test-installed
+	$(ONE_THREAD) $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+nbval: $(VENV)/.test-installed
+	$(ONE_THREAD) $(BIN)/python -m pytest notebooks $(PYTEST_ARGS)
+
+execute: $(VENV)/.test-installed
+	$(ONE_THREAD) timeout 1200 $(BIN)/python tools/execute_notebooks.py $(NOTEBOOKS)
+
+oracle: $(VENV)/.test-installed
+	$(BIN)/python -m pip install torch==2.13.0
+
+data: $(VENV)/.course-installed
+	$(BIN)/python -m pip install -e ".[data]"
+	$(BIN)/python data/build_data.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
