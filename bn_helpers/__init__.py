@@ -1,0 +1,79 @@
+"""bn_helpers: a small numpy package behind the batch-norm course notebooks.
+
+Course notation throughout: a layer's pre-activations ``Z`` have shape
+``(n_l, m)``, one column per example; ``gamma``, ``beta`` and ``b`` have shape
+``(n_l, 1)``. Importing the package has no side effects; notebooks call
+:func:`setup_notebook` once.
+"""
+
+from .batchnorm import (
+    BatchNorm,
+    BatchNormCache,
+    batchnorm_backward,
+    batchnorm_backward_staged,
+    batchnorm_forward,
+    batchnorm_inference,
+)
+from .data import Dataset, load_dataset, load_digits, load_mnist1d
+from .ewa import ewa_series, ewa_update
+from .gradcheck import check_model_gradients, numerical_gradient, rel_error
+from .layers import (
+    accuracy,
+    activation_backward,
+    activation_forward,
+    dense_backward,
+    dense_forward,
+    softmax,
+    softmax_cross_entropy,
+)
+from .minibatches import iterate_minibatches, num_minibatches
+from .mlp import MLP
+from .normalize import input_statistics, normalize_inputs
+from .notebook import PALETTE, setup_notebook
+from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
+from .synthetic import make_covariate_shift, make_two_scale_regression, shifted_label_rule
+from .training import train
+
+__all__ = [
+    "Adam",
+    "BatchNorm",
+    "BatchNormCache",
+    "Dataset",
+    "GradientDescent",
+    "MLP",
+    "Momentum",
+    "Optimizer",
+    "PALETTE",
+    "RMSprop",
+    "accuracy",
+    "activation_backward",
+    "activation_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_staged",
+    "batchnorm_forward",
+    "batchnorm_inference",
+    "check_model_gradients",
+    "dense_backward",
+    "dense_forward",
+    "ewa_series",
+    "ewa_update",
+    "input_statistics",
+    "iterate_minibatches",
+    "load_dataset",
+    "load_digits",
+    "load_mnist1d",
+    "make_covariate_shift",
+    "make_optimizer",
+    "make_two_scale_regression",
+    "normalize_inputs",
+    "num_minibatches",
+    "numerical_gradient",
+    "rel_error",
+    "setup_notebook",
+    "shifted_label_rule",
+    "softmax",
+    "softmax_cross_entropy",
+    "train",
+]
+
+__version__ = "0.1.0"

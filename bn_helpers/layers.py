@@ -1,0 +1,116 @@
+"""Fully connected layers, activations and the softmax cross-entropy output.
+
+Course notation: ``A_prev`` has shape ``(n_{l-1}, m)``, ``W`` ``(n_l, n_{l-1})``,
+``b`` ``(n_l, 1)``, ``Z = W @ A_prev + b`` ``(n_l, m)``. Labels ``y`` are integer
+class indices of shape ``(m,)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_matrix, check_choice, check_labels
+
+# --- fully connected -------------------------------------------------------
+
+
+def dense_forward(A_prev, W, b=None):
+    """``Z = W @ A_prev (+ b)``; ``b=None`` for a layer followed by batch norm.
+
+    Returns ``Z`` ``(n_l, m)``.
+    """
+    A_prev = as_matrix(A_prev, "A_prev")
+    W = as_matrix(W, "W")
+    if W.shape[1] != A_prev.shape[0]:
+        raise ValueError(
+            f"W must have shape (n_l, {A_prev.shape[0]}) to match A_prev's {A_prev.shape[0]} rows; got shape {W.shape}"
+        )
+    Z = W @ A_prev
+    if b is not None:
+        b = np.asarray(b)
+        if b.shape != (W.shape[0], 1):
+            raise ValueError(f"b must have shape ({W.shape[0]}, 1); got shape {b.shape}")
+        Z += b
+    return Z
+
+
+def dense_backward(dZ, A_prev, W):
+    """Gradients of ``Z = W @ A_prev + b``: returns ``(dA_prev, dW, db)``.
+
+    ``dZ`` ``(n_l, m)`` -> ``dA_prev`` ``(n_{l-1}, m)``, ``dW`` ``(n_l, n_{l-1})``,
+    ``db`` ``(n_l, 1)``. (``db`` is the row sum of ``dZ``; it is zero when a
+    batch-norm layer follows, because batch norm subtracts any constant shift.)
+    """
+    return W.T @ dZ, dZ @ A_prev.T, dZ.sum(axis=1, keepdims=True)
+
+
+# --- activations -----------------------------------------------------------
+
+
+def _sigmoid(Z):
+    # 0.5 * (1 + tanh(z / 2)) is the logistic function without exp overflow.
+    return 0.5 * (1.0 + np.tanh(0.5 * Z))
+
+
+ACTIVATIONS = {
+    # name: (g(z), g'(z) written in terms of z and a = g(z))
+    "sigmoid": (_sigmoid, lambda Z, A: A * (1.0 - A)),
+    "tanh": (np.tanh, lambda Z, A: 1.0 - A * A),
+    "relu": (lambda Z: np.maximum(Z, 0.0), lambda Z, A: (Z > 0).astype(Z.dtype)),
+    "linear": (lambda Z: Z.copy(), lambda Z, A: np.ones_like(Z)),
+}
+
+
+def activation_forward(Z, name):
+    """``A = g(Z)`` for ``name`` in ``sigmoid``, ``tanh``, ``relu``, ``linear``; same shape as ``Z``."""
+    check_choice(name, "activation", ACTIVATIONS)
+    return ACTIVATIONS[name][0](Z)
+
+
+def activation_backward(dA, Z, A, name):
+    """``dZ = dA * g'(Z)``; ``A = g(Z)`` is passed in so sigmoid and tanh need not recompute it."""
+    check_choice(name, "activation", ACTIVATIONS)
+    return dA * ACTIVATIONS[name][1](Z, A)
+
+
+# --- output ----------------------------------------------------------------
+
+
+def softmax(Z):
+    """Column-wise softmax: ``Z`` ``(C, m)`` -> probabilities ``(C, m)``, each column sums to 1."""
+    Z = as_matrix(Z, "Z")
+    e = np.exp(Z - Z.max(axis=0, keepdims=True))  # shift: exp never overflows
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def softmax_cross_entropy(Z, y):
+    """Mean cross-entropy of ``softmax(Z)`` against labels, and its gradient.
+
+    Parameters
+    ----------
+    Z : array ``(C, m)``, the output layer's pre-activations (logits)
+    y : int array ``(m,)``, labels in ``[0, C)``
+
+    Returns
+    -------
+    loss : float, ``-1/m * sum_i log p[y_i, i]``
+    dZ : ``(C, m)``, ``(softmax(Z) - Y_onehot) / m``
+    """
+    Z = as_matrix(Z, "Z")
+    C, m = Z.shape
+    y = check_labels(y, "y", m, C)
+    shifted = Z - Z.max(axis=0, keepdims=True)
+    log_sum = np.log(np.exp(shifted).sum(axis=0))
+    cols = np.arange(m)
+    loss = float(np.mean(log_sum - shifted[y, cols]))
+    dZ = np.exp(shifted - log_sum)
+    dZ[y, cols] -= 1.0
+    dZ /= m
+    return loss, dZ
+
+
+def accuracy(Z, y):
+    """Fraction of columns whose largest entry is at the label's row."""
+    Z = as_matrix(Z, "Z")
+    y = check_labels(y, "y", Z.shape[1], Z.shape[0])
+    return float(np.mean(Z.argmax(axis=0) == y))

@@ -1,0 +1,135 @@
+"""The training loop: mini-batches, an optimizer, and a history of loss and accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_matrix, check_generator, check_int, check_labels
+from .minibatches import iterate_minibatches, num_minibatches
+from .optimizers import Optimizer
+from .progress import ProgressBar
+
+# Runs at least this long get a progress bar when progress=None.
+PROGRESS_MIN_STEPS = 500
+
+
+def train(
+    model,
+    optimizer,
+    X,
+    y,
+    *,
+    epochs,
+    batch_size=None,
+    rng=None,
+    X_val=None,
+    y_val=None,
+    eval_every=None,
+    callback=None,
+    drop_last=False,
+    progress=None,
+):
+    """Train ``model`` with ``optimizer`` on ``(X, y)`` and return its history.
+
+    One step: a forward pass in training mode on one mini-batch (batch norm
+    uses that mini-batch's statistics), backprop, then ``optimizer.step``
+    updates every parameter (``W``, ``b``, ``gamma``, ``beta``) the same way.
+
+    Parameters
+    ----------
+    model : MLP
+    optimizer : Optimizer (e.g. ``Adam(0.01)``)
+    X : ``(n_x, m)``, y : int ``(m,)``
+    epochs : int >= 1
+    batch_size : int or None
+        None: full-batch gradient descent (one step per epoch, no shuffling).
+    rng : np.random.Generator, required with ``batch_size``
+        Shuffles the examples each epoch.
+    X_val, y_val : optional held-out data, evaluated alongside the training set
+    eval_every : int or None
+        Evaluate (in eval mode, on the whole training and validation sets)
+        every this many steps; default once per epoch. Step 0 is always
+        evaluated.
+    callback : callable ``callback(step, model)`` or None
+        Called after every step (e.g. to record a unit's percentiles).
+    drop_last : bool
+        Skip each epoch's last, smaller mini-batch.
+    progress : bool or None
+        Show a progress bar in Jupyter; None shows one for runs of at least
+        500 steps. It never appears in saved notebook outputs.
+
+    Returns
+    -------
+    dict of numpy arrays
+        ``step``, ``train_loss``, ``train_acc`` (and ``val_loss``, ``val_acc``)
+        at each evaluation; ``batch_loss`` at every step; ``diverged`` (bool):
+        training stopped early because the loss or a parameter became NaN or
+        inf (the arrays then end at that step).
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer such as Adam(0.01); got {type(optimizer).__name__}")
+    X = as_matrix(X, "X")
+    y = check_labels(y, "y", X.shape[1])
+    epochs = check_int(epochs, "epochs", low=1)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be given together")
+    if X_val is not None:
+        X_val = as_matrix(X_val, "X_val")
+        y_val = check_labels(y_val, "y_val", X_val.shape[1])
+    if batch_size is None:
+        steps_per_epoch = 1
+    else:
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        check_generator(rng)
+        steps_per_epoch = num_minibatches(X.shape[1], batch_size, drop_last)
+    eval_every = steps_per_epoch if eval_every is None else check_int(eval_every, "eval_every", low=1)
+    total = epochs * steps_per_epoch
+    show = total >= PROGRESS_MIN_STEPS if progress is None else bool(progress)
+
+    history = {"step": [], "train_loss": [], "train_acc": [], "batch_loss": []}
+    if X_val is not None:
+        history.update(val_loss=[], val_acc=[])
+
+    def evaluate(step):
+        history["step"].append(step)
+        for split, (Xs, ys) in {"train": (X, y), "val": (X_val, y_val)}.items():
+            if Xs is not None:
+                loss, acc = model.evaluate(Xs, ys)
+                history[f"{split}_loss"].append(loss)
+                history[f"{split}_acc"].append(acc)
+
+    def batches():
+        if batch_size is None:
+            yield X, y
+        else:
+            yield from iterate_minibatches(X, y, batch_size, rng, drop_last)
+
+    model.train()
+    diverged = False
+    step = 0
+    # A diverging run overflows; that is detected below, so numpy's warnings
+    # (which would also clutter notebook outputs) are silenced here.
+    with ProgressBar(total, enabled=show) as bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        evaluate(0)
+        for _ in range(epochs):
+            for X_t, y_t in batches():
+                loss, grads = model.loss_and_grads(X_t, y_t)
+                step += 1
+                history["batch_loss"].append(loss)
+                if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
+                    diverged = True
+                    break
+                optimizer.step(model.params, grads)
+                if not all(np.isfinite(p).all() for p in model.params.values()):
+                    diverged = True
+                    break
+                if callback is not None:
+                    callback(step, model)
+                if step % eval_every == 0:
+                    evaluate(step)
+                bar.update(step, f"loss {loss:.3g}")
+            if diverged:
+                break
+    out = {k: np.asarray(v) for k, v in history.items()}
+    out["diverged"] = diverged
+    return out
