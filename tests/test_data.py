@@ -1,0 +1,60 @@
+"""Shipped data: checksums, shapes, clear errors for missing or corrupted files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bn_helpers import load_digits, load_mnist1d
+from bn_helpers.data import CHECKSUMS, DATA_DIR, sha256_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_digits():
+    d = load_digits()
+    assert d.X_train.shape == (64, 1297) and d.X_test.shape == (64, 500)
+    assert d.X_train.dtype == np.float64 and d.y_train.dtype == np.int64
+    assert d.X_train.min() == 0 and d.X_train.max() == 16
+    np.testing.assert_array_equal(np.bincount(d.y_test), np.full(10, 50))  # stratified split
+    assert set(np.unique(d.y_train)) == set(range(10))
+
+
+def test_mnist1d():
+    d = load_mnist1d()
+    assert d.X_train.shape == (40, 4000) and d.X_test.shape == (40, 1000)
+    assert set(np.unique(d.y_train)) == set(range(10))
+    # make_dataset centres and scales the whole set
+    assert abs(np.concatenate([d.X_train, d.X_test], axis=1).mean()) < 1e-8
+
+
+def test_checksums_are_the_ones_documented():
+    readme = (ROOT / "data" / "README.md").read_text()
+    for name, digest in CHECKSUMS.items():
+        assert sha256_of(DATA_DIR / f"{name}.npz") == digest
+        assert re.search(rf"{name}\.npz.*\n(.*\n)*?.*{digest}", readme), f"{name} checksum missing in data/README.md"
+
+
+def test_missing_file_says_how_to_restore(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"digits\.npz is missing.*git checkout.*make data"):
+        load_digits(data_dir=tmp_path)
+
+
+def test_corrupted_file_is_rejected(tmp_path):
+    shutil.copy(DATA_DIR / "mnist1d.npz", tmp_path / "mnist1d.npz")
+    with open(tmp_path / "mnist1d.npz", "r+b") as f:
+        f.seek(5000)
+        byte = f.read(1)
+        f.seek(5000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ValueError, match=r"mnist1d\.npz is corrupted.*sha256.*expected.*make data"):
+        load_mnist1d(data_dir=tmp_path)
+
+
+def test_loading_does_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_digits().X_train.shape == (64, 1297)

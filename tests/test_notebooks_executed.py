@@ -1,0 +1,69 @@
+"""Every committed notebook is really checked by strict nbval.
+
+nbval skips a code cell that has no execution count, so a notebook committed
+with its outputs stripped would pass while checking nothing. Each notebook must
+be stored executed top to bottom in a fresh kernel: execution counts 1, 2, 3, ...
+on every code cell, and no error output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+
+
+def execution_problems(nb: dict) -> list[str]:
+    """What would make strict nbval check less than the whole notebook."""
+    problems = []
+    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    counts = [c.get("execution_count") for c in code]
+    if not code:
+        problems.append("no code cells")
+    unexecuted = [i for i, n in enumerate(counts, start=1) if n is None]
+    if unexecuted:
+        problems.append(f"code cells {unexecuted} have no execution count (nbval would skip them)")
+    elif counts != list(range(1, len(code) + 1)):
+        problems.append(f"execution counts {counts} are not 1..{len(code)}: run all in a fresh kernel")
+    for i, cell in enumerate(code, start=1):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                problems.append(f"code cell {i} stores an error ({out.get('ename')})")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_stored_executed(path):
+    assert execution_problems(json.loads(path.read_text())) == []
+
+
+def _nb(*cells):
+    return {"cells": [{"cell_type": "markdown", "source": "# t"}, *cells]}
+
+
+def _cell(n, outputs=()):
+    return {"cell_type": "code", "execution_count": n, "outputs": list(outputs), "source": "x"}
+
+
+def test_checker_accepts_a_clean_notebook():
+    assert execution_problems(_nb(_cell(1), _cell(2, [{"output_type": "stream", "text": "1"}]))) == []
+
+
+@pytest.mark.parametrize(
+    "nb, message",
+    [
+        (_nb(_cell(None), _cell(None)), "no execution count"),
+        (_nb(_cell(1), _cell(None)), "no execution count"),
+        (_nb(_cell(1), _cell(3)), "not 1..2"),
+        (_nb(_cell(2), _cell(1)), "not 1..2"),
+        (_nb(_cell(1, [{"output_type": "error", "ename": "NameError"}])), "stores an error \\(NameError\\)"),
+        (_nb(), "no code cells"),
+    ],
+)
+def test_checker_catches(nb, message):
+    problems = execution_problems(nb)
+    assert problems and any(__import__("re").search(message, p) for p in problems), problems
