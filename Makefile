@@ -37,8 +37,12 @@ $(VENV)/.test-installed: $(VENV)/.course-installed
 	$(BIN)/python -m pip install -e ".[test]"
 	touch $@
 
+# Jupyter refuses to run as root without --allow-root; containers and CI
+# machines often are root, so pass it there (and only there).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(VENV)/.course-installed
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(VENV)/.test-installed
 	$(ONE_THREAD) $(BIN)/python -m pytest $(PYTEST_ARGS)
