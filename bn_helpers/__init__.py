@@ -16,7 +16,7 @@ from .batchnorm import (
 )
 from .data import Dataset, load_dataset, load_digits, load_mnist1d
 from .ewa import ewa_series, ewa_update
-from .gradcheck import check_model_gradients, numerical_gradient, rel_error
+from .gradcheck import check_model_gradients, compare, numerical_gradient, rel_error
 from .layers import (
     accuracy,
     activation_backward,
@@ -53,6 +53,7 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_inference",
     "check_model_gradients",
+    "compare",
     "dense_backward",
     "dense_forward",
     "ewa_series",

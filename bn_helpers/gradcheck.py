@@ -68,3 +68,19 @@ def check_model_gradients(model, X, y, h=1e-5):
         name: rel_error(grads[name], numerical_gradient(lambda _: model.loss(X, y), p, h))
         for name, p in model.params.items()
     }
+
+
+def compare(name, ours, reference, tol=1e-12):
+    """One line comparing two arrays: exactly equal, ``np.allclose``, and max difference below ``tol``.
+
+    Prints booleans, not the difference itself, so the line does not change with
+    last-bit differences between machines.
+    """
+    ours, reference = np.asarray(ours), np.asarray(reference)
+    if ours.shape != reference.shape:
+        raise ValueError(f"{name}: shapes differ, {ours.shape} and {reference.shape}")
+    maxdiff = float(np.abs(ours - reference).max()) if ours.size else 0.0
+    return (
+        f"{name:<8} exact: {bool(np.array_equal(ours, reference))!s:<5} | "
+        f"allclose: {bool(np.allclose(ours, reference))!s:<5} | max |diff| < {tol:g}: {maxdiff < tol}"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
+import matplotlib
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,6 +18,8 @@ settings.register_profile(
 settings.load_profile("course")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+matplotlib.use("Agg")  # figures are drawn headless in tests
 
 
 @pytest.fixture(scope="session", autouse=True)

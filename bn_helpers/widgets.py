@@ -1,0 +1,218 @@
+"""Interactive views for the notebooks.
+
+Each view has three parts, so that a notebook cell is one call and the logic is
+tested without a browser:
+
+- a pure function computing what is shown (``*_view`` or ``*_stats``);
+- a draw function rendering one setting with matplotlib (also used for the
+  static figure a notebook stores, which a viewer without a kernel shows);
+- a builder returning the ipywidgets object with its sliders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import linreg
+from ._validation import as_float_array, check_finite, check_scalar
+from .layers import activation_forward
+from .normalize import input_statistics, normalize_inputs
+from .notebook import PALETTE
+from .quiz import QUESTION, STATEMENTS, grade
+from .synthetic import make_two_scale_regression
+
+# --- 01: normalizing inputs ---------------------------------------------------
+
+
+def scale_ratio_view(scale_ratio, m=200, seed=0, lr_fraction=0.9, tol=1e-6, max_steps=20_000):
+    """Gradient descent on raw and on normalized features of :func:`make_two_scale_regression`.
+
+    Both runs start at ``w = 0`` with ``lr_fraction`` of their largest stable
+    learning rate ``2 / lambda_max``. Returns ``{"raw": ..., "normalized": ...}``,
+    each a dict with ``X``, ``y``, ``w_star``, ``kappa``, ``learning_rate``,
+    ``path`` ``(k + 1, 2)`` and ``steps`` (to reach ``tol`` of the initial
+    excess cost; None if not within ``max_steps``).
+    """
+    scale_ratio = check_scalar(scale_ratio, "scale_ratio", low=0.0, low_open=True)
+    X, y = make_two_scale_regression(m, np.random.default_rng(seed), scale_ratio=scale_ratio)
+    mu, var = input_statistics(X)
+    out = {}
+    for name, XX in {"raw": X, "normalized": normalize_inputs(X, mu, var)}.items():
+        w0 = np.zeros(2)
+        lr = lr_fraction * linreg.max_stable_learning_rate(XX)
+        steps = linreg.steps_to_converge(XX, y, w0, lr, tol=tol, max_steps=max_steps)
+        path, _ = linreg.gradient_descent(XX, y, w0, lr, steps if steps is not None else max_steps)
+        out[name] = dict(
+            X=XX, y=y, w_star=linreg.optimum(XX, y), kappa=linreg.condition_number(XX),
+            learning_rate=lr, path=path, steps=steps,
+        )  # fmt: skip
+    return out
+
+
+def draw_cost_contours(ax, view, title):
+    """Contours of the cost around ``w*`` (equal axis scales) with the descent path."""
+    X, y, w_star, path = view["X"], view["y"], view["w_star"], view["path"]
+    half = 1.2 * max(np.abs(path - w_star).max(), 1e-3)
+    g = np.linspace(-half, half, 201)  # fine enough for thin ellipses
+    W1, W2 = np.meshgrid(w_star[0] + g, w_star[1] + g)
+    J = linreg.cost(np.vstack([W1.ravel(), W2.ravel()]), X, y).reshape(W1.shape)
+    excess = J - linreg.cost(w_star, X, y)
+    levels = np.geomspace(max(excess.max(), 1e-12) * 1e-4, excess.max(), 12)
+    ax.contour(W1, W2, excess, levels=levels, cmap="viridis", linewidths=0.8)
+    shown = path[:200]  # the first steps carry the picture; later ones crowd the centre
+    ax.plot(shown[:, 0], shown[:, 1], ".-", color=PALETTE[3], lw=1, ms=3, label="gradient descent")
+    ax.plot(*w_star, "*", color="k", ms=10, label="minimum $w^*$")
+    ax.set_aspect("equal")
+    ax.set_xlim(w_star[0] - half, w_star[0] + half)
+    ax.set_ylim(w_star[1] - half, w_star[1] + half)
+    ax.set_xlabel("$w_1$ (weight of feature 1)")
+    ax.set_ylabel("$w_2$ (weight of feature 2)")
+    steps = view["steps"]
+    ax.set_title(f"{title}\n$\\kappa$ = {view['kappa']:.3g}, steps to converge: {steps if steps else '> max'}")
+    ax.legend(loc="lower right", fontsize="small")
+
+
+def draw_scale_ratio(scale_ratio, **kw):
+    """Both panels side by side for one ``scale_ratio``; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    view = scale_ratio_view(scale_ratio, **kw)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    draw_cost_contours(axes[0], view["raw"], f"raw features (feature 2 is {scale_ratio:g}x wider)")
+    draw_cost_contours(axes[1], view["normalized"], "normalized features")
+    fig.tight_layout()
+    return fig, view
+
+
+def scale_ratio_widget():
+    """A slider for the ratio of the two features' scales, redrawing both cost surfaces."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def update(scale_ratio):
+        _, view = draw_scale_ratio(scale_ratio)
+        plt.show()
+        raw, nrm = view["raw"], view["normalized"]
+        print(f"condition number: raw {raw['kappa']:.3g}, normalized {nrm['kappa']:.3g}")
+        print(f"steps to converge: raw {raw['steps']}, normalized {nrm['steps']}")
+
+    slider = widgets.FloatLogSlider(value=5, base=10, min=0, max=1.5, step=0.05, description="scale ratio",
+                                    continuous_update=False)  # fmt: skip
+    return widgets.interactive(update, scale_ratio=slider)
+
+
+# --- 02: what gamma and beta do -------------------------------------------------
+
+# A sigmoid output within this distance of 0 or 1 counts as saturated: there
+# its slope is below 0.0475, under a fifth of its maximum 0.25.
+SATURATION = 0.05
+
+
+def gamma_beta_stats(z_norm, gamma, beta):
+    """What one unit's batch-norm output and sigmoid activation look like for given gamma, beta.
+
+    Parameters
+    ----------
+    z_norm : array ``(m,)``, normalized values of one unit (mean 0, std 1)
+    gamma, beta : floats
+
+    Returns
+    -------
+    dict with ``z_tilde`` and ``a`` ``(m,)``; ``z_mean``, ``z_std``, ``a_mean``,
+    ``a_std``; ``saturated`` (fraction with ``a`` within ``SATURATION`` of 0 or 1).
+    """
+    z_norm = as_float_array(z_norm, "z_norm").ravel()
+    check_finite(z_norm, "z_norm")
+    gamma = check_scalar(gamma, "gamma")
+    beta = check_scalar(beta, "beta")
+    z_tilde = gamma * z_norm + beta
+    a = activation_forward(z_tilde, "sigmoid")
+    return dict(
+        z_tilde=z_tilde, a=a,
+        z_mean=float(z_tilde.mean()), z_std=float(z_tilde.std()),
+        a_mean=float(a.mean()), a_std=float(a.std()),
+        saturated=float(np.mean((a < SATURATION) | (a > 1 - SATURATION))),
+    )  # fmt: skip
+
+
+def format_gamma_beta_stats(stats):
+    """The statistics as printed under the sliders (rounded; -0.000 shown as +0.000)."""
+    z_mean = round(stats["z_mean"], 3) + 0.0  # a mean of 0 computes as +-1e-17: drop the sign
+    return (
+        f"z_tilde: mean {z_mean:+.3f}, std {stats['z_std']:.3f}\n"
+        f"sigmoid(z_tilde): mean {stats['a_mean']:.3f}, std {stats['a_std']:.3f}\n"
+        f"saturated (a < {SATURATION} or a > {1 - SATURATION}): {100 * stats['saturated']:.1f}% of examples"
+    )
+
+
+def draw_gamma_beta(z_norm, gamma, beta, ax=None):
+    """Histogram of ``z_tilde`` over the sigmoid curve, saturated regions shaded; returns (figure, stats)."""
+    import matplotlib.pyplot as plt
+
+    stats = gamma_beta_stats(z_norm, gamma, beta)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    lim = 10.0
+    z_sat = np.log((1 - SATURATION) / SATURATION)  # sigmoid(z_sat) = 1 - SATURATION
+    ax.axvspan(-lim, -z_sat, color="0.9")
+    ax.axvspan(z_sat, lim, color="0.9", label="saturated")
+    ax.hist(np.clip(stats["z_tilde"], -lim, lim), bins=np.linspace(-lim, lim, 81), density=True,
+            color=PALETTE[0], alpha=0.7, label=r"histogram of $\tilde z$")  # fmt: skip
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(r"$\tilde z = \gamma z_{norm} + \beta$")
+    ax.set_ylabel("density / activation")
+    z = np.linspace(-lim, lim, 400)
+    ax.plot(z, activation_forward(z, "sigmoid"), color=PALETTE[3], lw=2, label=r"sigmoid($\tilde z$)")
+    ax.set_title(rf"$\gamma$ = {gamma:.2f}, $\beta$ = {beta:.2f}: {100 * stats['saturated']:.0f}% saturated")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax.figure, stats
+
+
+def gamma_beta_widget(z_norm):
+    """Sliders for gamma and beta over one unit's normalized values ``z_norm`` ``(m,)``."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def update(gamma, beta):
+        draw_gamma_beta(z_norm, gamma, beta)
+        plt.show()
+        print(format_gamma_beta_stats(gamma_beta_stats(z_norm, gamma, beta)))
+
+    return widgets.interactive(
+        update,
+        gamma=widgets.FloatSlider(value=1.0, min=0.1, max=5.0, step=0.1, description="gamma"),
+        beta=widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.1, description="beta"),
+    )
+
+
+# --- 02: the quiz -----------------------------------------------------------------
+
+
+def quiz_widget():
+    """The lecture's question as checkboxes, a Check button and feedback per statement.
+
+    Returns a VBox; its ``.checkboxes``, ``.button`` and ``.feedback`` (an HTML
+    widget) are exposed so the logic can be driven without a browser.
+    """
+    import html
+
+    import ipywidgets as widgets
+
+    layout = widgets.Layout(width="95%")
+    boxes = [widgets.Checkbox(value=False, description=s.text, indent=False, layout=layout) for s in STATEMENTS]
+    button = widgets.Button(description="Check answers", button_style="primary")
+    feedback = widgets.HTML(value="")
+
+    def on_click(_):
+        results, n_right = grade([b.value for b in boxes])
+        items = "".join(
+            f"<li style='color:{'#006d2c' if right else '#a50f15'}'>{html.escape(msg)}</li>" for right, msg in results
+        )
+        feedback.value = f"<b>{n_right} of {len(STATEMENTS)} right.</b><ol>{items}</ol>"
+
+    button.on_click(on_click)
+    box = widgets.VBox([widgets.HTML(f"<b>{html.escape(QUESTION)}</b> Tick every true statement."), *boxes,
+                        button, feedback])  # fmt: skip
+    box.checkboxes, box.button, box.feedback = boxes, button, feedback
+    return box
