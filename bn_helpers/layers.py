@@ -48,8 +48,10 @@ def dense_backward(dZ, A_prev, W):
 
 
 def _sigmoid(Z):
-    # 0.5 * (1 + tanh(z / 2)) is the logistic function without exp overflow.
-    return 0.5 * (1.0 + np.tanh(0.5 * Z))
+    # exp(-z) overflows to inf for z < -709, and 1 / (1 + inf) = 0 is then the
+    # right answer: only the warning is silenced. (Faster than the tanh form.)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-Z))
 
 
 ACTIVATIONS = {

@@ -1,0 +1,104 @@
+"""The claims notebook 03 makes, each tested so it fails if the claim stops being true."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bn_helpers import (
+    MLP,
+    GradientDescent,
+    batchnorm_backward,
+    batchnorm_forward,
+    input_statistics,
+    load_digits,
+    normalize_inputs,
+    train,
+)
+
+SIZES = [64, 64, 64, 64, 64, 10]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    d = load_digits()
+    mu, var = input_statistics(d.X_train)
+    return normalize_inputs(d.X_train, mu, var), d.y_train, normalize_inputs(d.X_test, mu, var), d.y_test
+
+
+def activation_inputs(net, X):
+    net.forward(X)
+    return {l: net.hidden.get(f"Z_tilde{l}", net.hidden[f"Z{l}"]).copy() for l in range(1, 5)}
+
+
+@pytest.fixture(scope="module")
+def runs(digits):
+    """The notebook's experiment: sigmoid nets from one seed, full batch, lr 2.0, 250 steps."""
+    X, y, Xt, yt = digits
+    out = {}
+    for bn in (False, True):
+        net = MLP(SIZES, batchnorm=bn, rng=np.random.default_rng(1), activation="sigmoid")
+        start = activation_inputs(net, X)
+        h = train(net, GradientDescent(2.0), X, y, epochs=250, X_val=Xt, y_val=yt, eval_every=10)
+        out[bn] = dict(h=h, start=start, end=activation_inputs(net, X))
+    return out
+
+
+def test_batchnorm_layers_have_no_bias():
+    net = MLP(SIZES, batchnorm=True, rng=np.random.default_rng(1))
+    assert not any(k in net.params for k in ("b1", "b2", "b3", "b4")) and "b5" in net.params
+    assert all(net.params[f"gamma{l}"].shape == (64, 1) for l in range(1, 5))
+
+
+def test_bias_before_batchnorm_is_cancelled_and_gets_zero_gradient(digits, rng):
+    X = digits[0]
+    net = MLP(SIZES, batchnorm=True, rng=np.random.default_rng(1), activation="sigmoid")
+    W1, g1, b1_bn = net.params["W1"], net.params["gamma1"], net.params["beta1"]
+    b1 = rng.normal(0.0, 5.0, (64, 1))
+    with_b, cache = batchnorm_forward(W1 @ X + b1, g1, b1_bn)
+    without_b, _ = batchnorm_forward(W1 @ X, g1, b1_bn)
+    assert np.abs(with_b - without_b).max() < 1e-12
+    dZ, _, _ = batchnorm_backward(rng.standard_normal(with_b.shape), cache)
+    assert np.abs(dZ.sum(axis=1)).max() < 1e-12 * np.abs(dZ @ X.T).max()
+
+
+def test_batchnorm_turns_stalling_into_a_fast_start(runs):
+    at = {bn: r["h"]["train_loss"][list(r["h"]["step"]).index(100)] for bn, r in runs.items()}
+    assert at[False] > 2.0  # still near ln 10 = 2.30, the loss of guessing
+    assert at[True] < 0.1
+    assert runs[True]["h"]["val_acc"][-1] > runs[False]["h"]["val_acc"][-1] + 0.05
+    assert runs[True]["h"]["val_acc"][-1] > 0.95
+
+
+def test_gradients_vanish_without_batchnorm_and_not_with_it(digits):
+    X, y, *_ = digits
+    ratio = {}
+    for bn in (False, True):
+        net = MLP(SIZES, batchnorm=bn, rng=np.random.default_rng(1), activation="sigmoid")
+        _, g = net.loss_and_grads(X, y)
+        norms = [np.linalg.norm(g[f"W{l}"]) for l in range(1, 6)]
+        ratio[bn] = norms[-1] / norms[0]
+    assert ratio[False] > 100  # the first layer's gradient is >100x smaller than the last's
+    assert ratio[True] < 3
+
+
+def test_hidden_distributions_drift_without_batchnorm(runs):
+    plain, bn = runs[False], runs[True]
+    for l in (2, 3, 4):
+        assert plain["start"][l].std() < 0.6
+        assert plain["end"][l].std() > 1.4 and plain["end"][l].mean() < -0.5
+    for l in (1, 2, 3, 4):
+        assert abs(bn["start"][l].mean()) < 1e-9 and abs(bn["start"][l].std() - 1) < 1e-3
+    for l in (1, 2, 3):
+        assert abs(bn["end"][l].mean()) < 0.1 and 0.9 < bn["end"][l].std() < 1.2
+    assert bn["end"][4].std() > 1.4  # the last hidden layer widened, through gamma4
+
+
+def test_relu_with_he_init_gains_nothing_here(digits):
+    X, y, Xt, yt = digits
+    h = {}
+    for bn in (False, True):
+        net = MLP(SIZES, batchnorm=bn, rng=np.random.default_rng(1), activation="relu")
+        h[bn] = train(net, GradientDescent(0.5), X, y, epochs=150, X_val=Xt, y_val=yt)
+    assert h[False]["train_loss"][-1] <= h[True]["train_loss"][-1]
+    assert abs(h[False]["val_acc"][-1] - h[True]["val_acc"][-1]) <= 0.015
