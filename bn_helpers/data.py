@@ -54,6 +54,11 @@ def load_dataset(name, data_dir=None) -> Dataset:
     check_choice(name, "dataset", CHECKSUMS)
     path = Path(DATA_DIR if data_dir is None else data_dir) / f"{name}.npz"
     hint = REBUILD_HINT.format(name=name)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"data folder {path.parent} does not exist: bn_helpers reads the data from the repository's data/ "
+            f"folder, so install it from a clone in editable mode (`pip install -e .`, as requirements.txt does)"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"data file {path} is missing. {hint}")
     digest = sha256_of(path)

@@ -44,6 +44,11 @@ def test_missing_file_says_how_to_restore(tmp_path):
         load_digits(data_dir=tmp_path)
 
 
+def test_missing_data_folder_says_to_install_editable(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"does not exist.*editable mode.*pip install -e \."):
+        load_digits(data_dir=tmp_path / "nowhere")
+
+
 def test_corrupted_file_is_rejected(tmp_path):
     shutil.copy(DATA_DIR / "mnist1d.npz", tmp_path / "mnist1d.npz")
     with open(tmp_path / "mnist1d.npz", "r+b") as f:
