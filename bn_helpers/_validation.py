@@ -16,11 +16,12 @@ import numpy as np
 def as_float_array(x, name: str) -> np.ndarray:
     """Return ``x`` as a floating-point ndarray (ints become float64)."""
     arr = np.asarray(x)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    kind = arr.dtype.kind  # 'f' float, 'i'/'u' integer; 'b' bool, 'c' complex, 'O', 'U', ... are refused
+    if kind == "f":
+        return arr
+    if kind not in "iu":
         raise TypeError(f"{name} must hold real numbers (int or float); got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float64)
-    return arr
+    return arr.astype(np.float64)
 
 
 def as_matrix(x, name: str, min_columns: int = 1) -> np.ndarray:

@@ -54,7 +54,10 @@ class Optimizer:
 
     def _slot(self, name, key, like):
         """Per-parameter state, created as zeros on first use."""
-        return self.state.setdefault(name, {}).setdefault(key, np.zeros_like(like))
+        slots = self.state.setdefault(name, {})
+        if key not in slots:
+            slots[key] = np.zeros_like(like)
+        return slots[key]
 
 
 class GradientDescent(Optimizer):
@@ -109,9 +112,10 @@ class Adam(Optimizer):
         v += (1.0 - self.beta1) * g
         s *= self.beta2
         s += (1.0 - self.beta2) * g * g
-        v_hat = v / (1.0 - self.beta1**self.t)
-        s_hat = s / (1.0 - self.beta2**self.t)
-        return self.learning_rate * v_hat / (np.sqrt(s_hat) + self.eps)
+        # lr * v_hat / (sqrt(s_hat) + eps) with the two bias corrections folded
+        # into scalars: the same number, two fewer temporary arrays per parameter.
+        c1, c2 = 1.0 - self.beta1**self.t, np.sqrt(1.0 - self.beta2**self.t)
+        return (self.learning_rate * c2 / c1) * v / (np.sqrt(s) + self.eps * c2)
 
 
 OPTIMIZERS = {"gd": GradientDescent, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}

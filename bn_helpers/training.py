@@ -116,10 +116,11 @@ def train(
                 loss, grads = model.loss_and_grads(X_t, y_t)
                 step += 1
                 history["batch_loss"].append(loss)
-                if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
+                if not np.isfinite(loss):
                     diverged = True
                     break
                 optimizer.step(model.params, grads)
+                # A non-finite gradient makes a non-finite parameter: one check covers both.
                 if not all(np.isfinite(p).all() for p in model.params.values()):
                     diverged = True
                     break

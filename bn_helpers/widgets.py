@@ -216,3 +216,100 @@ def quiz_widget():
                         button, feedback])  # fmt: skip
     box.checkboxes, box.button, box.feedback = boxes, button, feedback
     return box
+
+
+# --- 04: the noise of mini-batch statistics ----------------------------------------
+
+
+def batch_statistics(z, batch_size, rng, min_batches=200):
+    """Mean and biased variance of each mini-batch of one unit's values, over whole epochs.
+
+    Parameters
+    ----------
+    z : array ``(m,)``, one unit's values over the training set
+    batch_size : int in ``[2, m]``
+    rng : np.random.Generator, draws each epoch's shuffle
+    min_batches : run as many epochs as it takes to collect at least this many batches
+
+    Returns
+    -------
+    means, variances : arrays ``(n_batches,)``; each epoch contributes ``m // batch_size`` batches.
+    """
+    z = as_float_array(z, "z").ravel()
+    check_finite(z, "z")
+    m = z.size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not 2 <= batch_size <= m:
+        raise ValueError(f"batch_size must be an integer in [2, {m}]; got {batch_size!r}")
+    per_epoch = m // batch_size
+    epochs = -(-min_batches // per_epoch)
+    batches = np.concatenate(
+        [z[rng.permutation(m)[: per_epoch * batch_size]].reshape(per_epoch, batch_size) for _ in range(epochs)]
+    )
+    return batches.mean(axis=1), batches.var(axis=1)
+
+
+def batch_statistics_summary(z, batch_size, seed=0):
+    """Measured spread of the batch statistics next to what sampling theory predicts.
+
+    Mini-batches draw ``m`` of the ``N`` training examples without replacement,
+    so the batch mean's standard deviation is ``sigma / sqrt(m) * sqrt((N - m) / (N - 1))``
+    (the second factor is near 1 unless ``m`` is a sizeable part of ``N``), and
+    the biased batch variance averages ``(m - 1) / m * N / (N - 1) * sigma^2``.
+    """
+    means, variances = batch_statistics(z, batch_size, np.random.default_rng(seed))
+    z = np.asarray(z, dtype=float).ravel()
+    N, m = z.size, batch_size
+    return dict(
+        means=means, variances=variances, batch_size=m,
+        mu=float(z.mean()), sigma2=float(z.var()),
+        mean_std=float(means.std()),
+        predicted_mean_std=float(z.std() / np.sqrt(m) * np.sqrt((N - m) / (N - 1))),
+        variance_mean=float(variances.mean()),
+        predicted_variance_mean=float(z.var() * (m - 1) / m * N / (N - 1)),
+    )  # fmt: skip
+
+
+def format_batch_statistics(s):
+    return (
+        f"batch size {s['batch_size']}: {len(s['means'])} batches\n"
+        f"std of the batch means:  {s['mean_std']:.3f} (theory, about sigma / sqrt(m): {s['predicted_mean_std']:.3f})\n"
+        f"mean of batch variances: {s['variance_mean']:.3f} (theory, about (m - 1) / m * sigma^2: "
+        f"{s['predicted_variance_mean']:.3f}; sigma^2 = {s['sigma2']:.3f})"
+    )
+
+
+def draw_batch_statistics(z, batch_size, seed=0):
+    """Histograms of one unit's batch means and batch variances; returns (figure, summary)."""
+    import matplotlib.pyplot as plt
+
+    s = batch_statistics_summary(z, batch_size, seed)
+    z = np.asarray(z, dtype=float).ravel()
+    fig, (ax_m, ax_v) = plt.subplots(1, 2, figsize=(10, 3.6))
+    spread = 3 * z.std()
+    ax_m.hist(s["means"], bins=np.linspace(s["mu"] - spread, s["mu"] + spread, 61), color=PALETTE[0], alpha=0.8)
+    ax_m.axvline(s["mu"], color="k", ls="--", label=r"training-set $\mu$")
+    ax_m.set(xlabel=r"mini-batch mean $\mu_{batch}$", ylabel="number of batches",
+             title=f"batch means, m = {batch_size}")  # fmt: skip
+    v_max = 4.0 * z.var()
+    ax_v.hist(np.clip(s["variances"], 0, v_max), bins=np.linspace(0, v_max, 61), color=PALETTE[1], alpha=0.8)
+    ax_v.axvline(s["sigma2"], color="k", ls="--", label=r"training-set $\sigma^2$")
+    ax_v.set(xlabel=r"mini-batch variance $\sigma^2_{batch}$", ylabel="number of batches",
+             title=f"batch variances, m = {batch_size}")  # fmt: skip
+    for ax in (ax_m, ax_v):
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig, s
+
+
+def batch_size_widget(z):
+    """A batch-size slider over one unit's values ``z`` ``(m,)``: how noisy are its batch statistics?"""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def update(batch_size):
+        _, s = draw_batch_statistics(z, batch_size)
+        plt.show()
+        print(format_batch_statistics(s))
+
+    options = [2, 4, 8, 16, 32, 64, 128, 256, 512]
+    return widgets.interactive(update, batch_size=widgets.SelectionSlider(options=options, value=64, description="batch size"))
