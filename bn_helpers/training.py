@@ -27,6 +27,7 @@ def train(
     eval_every=None,
     callback=None,
     drop_last=False,
+    max_steps=None,
     progress=None,
 ):
     """Train ``model`` with ``optimizer`` on ``(X, y)`` and return its history.
@@ -54,6 +55,8 @@ def train(
         Called after every step (e.g. to record a unit's percentiles).
     drop_last : bool
         Skip each epoch's last, smaller mini-batch.
+    max_steps : int or None
+        Stop after this many steps, even in the middle of an epoch.
     progress : bool or None
         Show a progress bar in Jupyter; None shows one for runs of at least
         500 steps. It never appears in saved notebook outputs.
@@ -84,6 +87,8 @@ def train(
         steps_per_epoch = num_minibatches(X.shape[1], batch_size, drop_last)
     eval_every = steps_per_epoch if eval_every is None else check_int(eval_every, "eval_every", low=1)
     total = epochs * steps_per_epoch
+    if max_steps is not None:
+        total = min(total, check_int(max_steps, "max_steps", low=1))
     show = total >= PROGRESS_MIN_STEPS if progress is None else bool(progress)
 
     history = {"step": [], "train_loss": [], "train_acc": [], "batch_loss": []}
@@ -129,7 +134,9 @@ def train(
                 if step % eval_every == 0:
                     evaluate(step)
                 bar.update(step, f"loss {loss:.3g}")
-            if diverged:
+                if step >= total:
+                    break
+            if diverged or step >= total:
                 break
     out = {k: np.asarray(v) for k, v in history.items()}
     out["diverged"] = diverged

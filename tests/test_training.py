@@ -107,3 +107,12 @@ def test_batchnorm_needs_two_examples_per_batch(rng):
         train(model, Adam(0.01), X, y, epochs=1, batch_size=4, rng=rng)
     h = train(model, Adam(0.01), X, y, epochs=1, batch_size=4, rng=rng, drop_last=True)
     assert len(h["batch_loss"]) == 2
+
+
+def test_max_steps_stops_mid_epoch(digits):
+    Xtr, ytr, _, _ = digits
+    rng = np.random.default_rng(0)
+    model = MLP([64, 16, 10], batchnorm=True, rng=rng)
+    h = train(model, Adam(0.01), Xtr, ytr, epochs=10, batch_size=64, rng=rng, max_steps=25, eval_every=10)
+    assert len(h["batch_loss"]) == 25
+    np.testing.assert_array_equal(h["step"], [0, 10, 20])

@@ -1,0 +1,142 @@
+"""The claims notebook 05 makes, each tested so it fails if the claim stops being true."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bn_helpers import (
+    MLP,
+    Adam,
+    GradientDescent,
+    input_statistics,
+    load_digits,
+    load_mnist1d,
+    make_covariate_shift,
+    normalize_inputs,
+    train,
+)
+from bn_helpers.experiments import figure1
+from bn_helpers.landscape import add_batchnorm_noise, probe_gradient_direction
+
+
+@pytest.fixture(scope="module")
+def D():
+    d = load_digits()
+    mu, var = input_statistics(d.X_train)
+    return normalize_inputs(d.X_train, mu, var), d.y_train, normalize_inputs(d.X_test, mu, var), d.y_test
+
+
+@pytest.fixture(scope="module")
+def M():
+    m = load_mnist1d()
+    return m.X_train, m.y_train, m.X_test, m.y_test
+
+
+def test_covariate_shift_breaks_the_cat_detector():
+    rng = np.random.default_rng(0)
+    X, y = make_covariate_shift(2000, rng, shift=0.0)
+    det = MLP([2, 16, 2], batchnorm=False, rng=np.random.default_rng(0), activation="tanh")
+    train(det, Adam(0.01), X, y, epochs=30, batch_size=64, rng=rng)
+    acc = {s: det.evaluate(*make_covariate_shift(2000, np.random.default_rng(10 + s), shift=float(s)))[1] for s in (0, 3)}
+    assert acc[0] > 0.95 and acc[3] < 0.75
+
+
+@pytest.fixture(scope="module")
+def fig1(D, M):
+    return {(name, bn): figure1(*data, batchnorm=bn, steps=2000) for name, data in [("digits", D), ("mnist1d", M)]
+            for bn in (False, True)}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d"])
+def test_figure1_batchnorm_trains_faster_and_better(fig1, name):
+    plain, bn = fig1[name, False]["history"], fig1[name, True]["history"]
+    at500 = {k: h["val_acc"][list(h["step"]).index(500)] for k, h in [("plain", plain), ("bn", bn)]}
+    assert at500["bn"] > at500["plain"] + 0.05
+    assert bn["val_acc"][-1] > plain["val_acc"][-1]
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d"])
+def test_figure1_percentiles_drift_without_batchnorm(fig1, name):
+    median_moved = {bn: np.ptp(fig1[name, bn]["percentiles"][:, 1]) for bn in (False, True)}
+    assert median_moved[False] > 0.8 and median_moved[True] < 0.6
+    assert median_moved[False] > 1.5 * median_moved[True]
+
+
+def test_figure1_mnist1d_plain_unit_saturates(fig1):
+    p = fig1["mnist1d", False]["percentiles"][-1]
+    assert p[2] < -2.0  # even the 85th percentile sits in the sigmoid's flat tail
+
+
+def test_drift_section_mean_and_variance(fig1):
+    plain, bn = fig1["digits", False], fig1["digits", True]
+    assert plain["var"][0] < 0.01 and plain["var"].max() > 2.5
+    assert np.abs(bn["mean"]).max() < 0.2
+    assert abs(bn["var"][0] - 1) < 0.01 and bn["var"].max() < 3.0
+
+
+def test_figure1_recording_changes_no_running_statistics(D):
+    X, y, Xt, yt = D
+    a = figure1(X, y, Xt, yt, batchnorm=True, steps=60, record_every=20)
+    b = figure1(X, y, Xt, yt, batchnorm=True, steps=60, record_every=7)  # more recordings, same training
+    for l in a["model"].bn:
+        np.testing.assert_array_equal(a["model"].bn[l].running_mean, b["model"].bn[l].running_mean)
+
+
+def test_batchnorm_tolerates_a_wide_range_of_learning_rates(D):
+    X, y, Xt, yt = D
+    acc = {}
+    for lr in (0.1, 8.0):
+        for bn in (False, True):
+            net = MLP([64, 100, 100, 100, 10], batchnorm=bn, rng=np.random.default_rng(0), activation="sigmoid", weight_scale=0.1)
+            h = train(net, GradientDescent(lr), X, y, epochs=10, batch_size=60, rng=np.random.default_rng(1),
+                      X_val=Xt, y_val=yt, drop_last=True)  # fmt: skip
+            acc[lr, bn] = h["val_acc"][-1]
+    assert acc[0.1, True] > 0.9 and acc[8.0, True] > 0.9
+    assert acc[0.1, False] < 0.5 and acc[8.0, False] < 0.2
+
+
+def test_regularization_effect_is_slight_and_only_with_small_batches(M):
+    X, y, Xt, yt = M
+    shrink = {}
+    for m in (64, 512):
+        diffs = []
+        for seed in range(3):
+            gap = {}
+            for bn in (False, True):
+                net = MLP([40, 100, 100, 10], batchnorm=bn, rng=np.random.default_rng(seed), activation="relu")
+                h = train(net, Adam(1e-3), X, y, epochs=10, batch_size=m, rng=np.random.default_rng(100 + seed), X_val=Xt, y_val=yt)
+                gap[bn] = h["train_acc"][-1] - h["val_acc"][-1]
+            diffs.append(gap[False] - gap[True])
+        shrink[m] = np.array(diffs)
+    assert (shrink[64] > 0).all() and 0.005 < shrink[64].mean() < 0.06  # a few points, every seed
+    assert abs(shrink[512].mean()) < 0.015
+
+
+@pytest.fixture(scope="module")
+def noise_runs(D):
+    X, y, Xt, yt = D
+    out = {}
+    for kind in ("plain", "bn", "noisy"):
+        net = MLP([64, 100, 100, 100, 10], batchnorm=kind != "plain", rng=np.random.default_rng(0), activation="sigmoid", weight_scale=0.1)
+        if kind == "noisy":
+            add_batchnorm_noise(net, np.random.default_rng(5), scale_max=2.0, shift_max=1.0)
+        probes = []
+        cb = lambda step, model: probes.append(probe_gradient_direction(model, X[:, :60], y[:60], np.linspace(0.1, 2.0, 8))) if step % 50 == 0 else None  # noqa: E731
+        h = train(net, GradientDescent(0.5), X, y, epochs=40, batch_size=60, rng=np.random.default_rng(1), X_val=Xt, y_val=yt,
+                  drop_last=True, callback=cb, eval_every=21)  # fmt: skip
+        out[kind] = (h, probes)
+    return out
+
+
+def test_noisy_batchnorm_still_trains_nearly_as_well(noise_runs):
+    acc = {k: h["val_acc"][-1] for k, (h, _) in noise_runs.items()}
+    assert acc["noisy"] > acc["bn"] - 0.02
+    assert acc["noisy"] >= acc["plain"]
+
+
+def test_batchnorm_smooths_the_loss_along_the_gradient(noise_runs):
+    rng_ = {k: np.mean([p["losses"].max() - p["losses"].min() for p in probes]) for k, (_, probes) in noise_runs.items()}
+    chg = {k: np.mean([p["grad_change"].max() for p in probes]) for k, (_, probes) in noise_runs.items()}
+    assert rng_["plain"] > 20 * rng_["bn"] and rng_["plain"] > 5 * rng_["noisy"]
+    assert chg["plain"] > 5 * chg["bn"] and chg["plain"] > 2 * chg["noisy"]

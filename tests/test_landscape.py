@@ -1,0 +1,60 @@
+"""NoisyBatchNorm and the gradient-direction probe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bn_helpers import MLP, BatchNorm
+from bn_helpers.landscape import NoisyBatchNorm, add_batchnorm_noise, probe_gradient_direction
+
+
+def test_noisy_batchnorm_is_batchnorm_then_the_recorded_affine_noise(rng):
+    noisy = NoisyBatchNorm(3, np.random.default_rng(0), scale_max=2.0, shift_max=1.0)
+    plain = BatchNorm(3)
+    Z = rng.normal(2.0, 3.0, (3, 10))
+    out, ref = noisy.forward(Z), plain.forward(Z)
+    s = noisy.noise_scale
+    assert ((s >= 0.5) & (s <= 2.0)).all()
+    t = out - s * ref
+    np.testing.assert_allclose(t, t[:, :1] * np.ones((1, 10)), atol=1e-12)  # one shift per unit
+    assert (np.abs(t[:, 0]) <= 1.0).all()
+    d = rng.standard_normal((3, 10))
+    for a, b in zip(noisy.backward(d), plain.backward(d * s)):
+        np.testing.assert_allclose(a, b)
+    second = noisy.forward(Z)
+    assert not np.allclose(second, out)  # redrawn every step
+
+
+def test_noisy_batchnorm_adds_no_noise_in_eval_mode(rng):
+    noisy = NoisyBatchNorm(2, np.random.default_rng(0)).eval()
+    plain = BatchNorm(2).eval()
+    Z = rng.standard_normal((2, 1))
+    np.testing.assert_array_equal(noisy.forward(Z), plain.forward(Z))
+
+
+def test_add_noise_keeps_the_parameters_shared(rng):
+    net = MLP([4, 5, 5, 3], batchnorm=True, rng=rng)
+    add_batchnorm_noise(net, np.random.default_rng(1))
+    assert all(isinstance(bn, NoisyBatchNorm) for bn in net.bn.values())
+    assert net.params["gamma1"] is net.bn[1].gamma and net.params["beta2"] is net.bn[2].beta
+    X, y = rng.standard_normal((4, 8)), rng.integers(0, 3, 8)
+    loss, grads = net.loss_and_grads(X, y)
+    assert np.isfinite(loss) and set(grads) == set(net.params)
+
+
+def test_probe_restores_the_model_and_starts_at_the_current_loss(rng):
+    net = MLP([4, 6, 3], batchnorm=True, rng=rng, activation="tanh")
+    X, y = rng.standard_normal((4, 16)), rng.integers(0, 3, 16)
+    before = {k: v.copy() for k, v in net.params.items()}
+    running = net.bn[1].running_mean.copy()
+    loss0 = net.loss(X, y)
+    net.bn[1].running_mean = running.copy()
+    r = probe_gradient_direction(net, X, y, [0.0, 0.1, 1.0])
+    assert r["losses"][0] == pytest.approx(loss0) and r["grad_change"][0] == pytest.approx(0.0, abs=1e-12)
+    assert r["losses"][1] < loss0  # a small step down the gradient lowers the loss
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])
+    np.testing.assert_array_equal(net.bn[1].running_mean, running)
+    with pytest.raises(ValueError, match="step_sizes"):
+        probe_gradient_direction(net, X, y, [-1.0])
