@@ -18,6 +18,7 @@ from ._validation import as_float_array, check_finite, check_scalar
 from .layers import activation_forward
 from .normalize import input_statistics, normalize_inputs
 from .notebook import PALETTE
+from .ewa import ewa_series
 from .quiz import QUESTION, STATEMENTS, grade
 from .synthetic import make_two_scale_regression
 
@@ -313,3 +314,75 @@ def batch_size_widget(z):
 
     options = [2, 4, 8, 16, 32, 64, 128, 256, 512]
     return widgets.interactive(update, batch_size=widgets.SelectionSlider(options=options, value=64, description="batch size"))
+
+
+# --- 06: the running average of the batch statistics ---------------------------------
+
+
+def ewa_view(values, beta, bias_correction=False, reference=None):
+    """The exponentially weighted average of one unit's batch means, and how far it ends from a reference.
+
+    Parameters
+    ----------
+    values : array ``(T,)``, the batch mean of one unit at each training step
+    beta : float in [0, 1), the average's beta (0.9 is PyTorch's momentum 0.1)
+    bias_correction : divide by ``1 - beta**t`` (the average starts from 0)
+    reference : optional float, e.g. the unit's mean over the whole training set
+
+    Returns
+    -------
+    dict with ``average`` ``(T,)``, ``final`` (its last value), ``window``
+    (about ``1 / (1 - beta)`` steps), and ``final_error`` (``final - reference``, or None).
+    """
+    average = ewa_series(values, beta=beta, bias_correction=bias_correction)
+    final = float(average[-1])
+    return dict(
+        average=average, final=final, window=1.0 / (1.0 - beta),
+        final_error=None if reference is None else final - float(reference),
+    )
+
+
+def format_ewa(view):
+    text = f"average of the last ~{view['window']:.0f} steps; final value {view['final']:.3f}"
+    if view["final_error"] is not None:
+        text += f", off the training-set mean by {round(view['final_error'], 3) + 0.0:+.3f}"
+    return text
+
+
+def draw_ewa(values, beta, bias_correction=False, reference=None):
+    """The noisy batch means and their running average over training; returns (figure, view)."""
+    import matplotlib.pyplot as plt
+
+    values = np.asarray(values, dtype=float).ravel()
+    view = ewa_view(values, beta, bias_correction, reference)
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    steps = np.arange(1, values.size + 1)
+    ax.plot(steps, values, ".", ms=3, color=PALETTE[0], alpha=0.5, label=r"batch mean $\mu^{\{t\}}$")
+    label = "running average" + (" (bias-corrected)" if bias_correction else "")
+    ax.plot(steps, view["average"], color=PALETTE[3], lw=2, label=f"{label}, beta = {beta:g}")
+    if reference is not None:
+        ax.axhline(reference, color="k", ls="--", lw=1, label="mean over the whole training set")
+    lo, hi = np.quantile(values, [0.01, 0.99])
+    pad = 0.3 * (hi - lo)
+    ax.set_ylim(min(lo, 0.0) - pad, max(hi, 0.0) + pad)
+    ax.set(xlabel="training step t", ylabel="mean of one unit's z", title="Exponentially weighted average of the batch means")
+    ax.legend(fontsize="small", loc="lower right")
+    return fig, view
+
+
+def ewa_widget(values, reference=None):
+    """A slider for the average's beta and a bias-correction toggle over one unit's batch means."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    def update(beta, bias_correction):
+        _, view = draw_ewa(values, beta, bias_correction, reference)
+        plt.show()
+        print(format_ewa(view))
+
+    return widgets.interactive(
+        update,
+        beta=widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9,
+                                     description="beta"),  # fmt: skip
+        bias_correction=widgets.Checkbox(value=False, description="bias correction"),
+    )

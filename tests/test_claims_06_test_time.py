@@ -1,0 +1,155 @@
+"""The claims notebook 06 makes, each tested so it fails if the claim stops being true."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from bn_helpers import MLP, Adam, BatchNorm, ewa_update, input_statistics, load_digits, normalize_inputs, train
+from bn_helpers.widgets import draw_ewa, ewa_view, ewa_widget, format_ewa
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The notebook's network and the batch statistics recorded at every step."""
+    d = load_digits()
+    mu, var = input_statistics(d.X_train)
+    X, Xt = normalize_inputs(d.X_train, mu, var), normalize_inputs(d.X_test, mu, var)
+    net = MLP([64, 100, 100, 10], batchnorm=True, rng=np.random.default_rng(0), activation="relu", ewa_beta=0.9)
+    rec = {l: ([], []) for l in net.bn}
+
+    def record(step, model):
+        for l, bn in model.bn.items():
+            rec[l][0].append(bn.cache.mu.copy())
+            rec[l][1].append(bn.cache.var.copy())
+
+    train(net, Adam(0.01), X, d.y_train, epochs=10, batch_size=32, rng=np.random.default_rng(1), callback=record, drop_last=True)
+    net.forward(X)  # the whole training set as one batch: population statistics
+    population = {l: (bn.cache.mu.copy(), bn.cache.var.copy()) for l, bn in net.bn.items()}
+    return dict(net=net, X=X, y=d.y_train, Xt=Xt, yt=d.y_test, rec=rec, population=population)
+
+
+def fold(rec, beta):
+    return {l: _fold(ms, vs, beta) for l, (ms, vs) in rec.items()}
+
+
+def _fold(ms, vs, beta):
+    m, v = np.zeros_like(ms[0]), np.ones_like(vs[0])
+    for mu_t, var_t in zip(ms, vs):
+        m, v = ewa_update(m, mu_t, beta=beta), ewa_update(v, var_t, beta=beta)
+    return m, v
+
+
+def with_stats(net, stats, fn):
+    saved = {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}
+    try:
+        for l, (m, v) in stats.items():
+            net.bn[l].running_mean, net.bn[l].running_var = m, v
+        return fn()
+    finally:
+        for l, (m, v) in saved.items():
+            net.bn[l].running_mean, net.bn[l].running_var = m, v
+
+
+def test_predictions_depend_on_the_batch_in_training_mode(trained):
+    net, Xt = trained["net"], trained["Xt"]
+    rng = np.random.default_rng(0)
+
+    def votes():
+        net.train()
+        out = [net.forward(np.hstack([Xt[:, :1], Xt[:, rng.choice(np.arange(1, 500), 3, replace=False)]]))[:, 0].argmax()
+               for _ in range(200)]  # fmt: skip
+        return np.bincount(out, minlength=10)
+
+    v = with_stats(net, {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}, votes)
+    assert (v > 0).sum() >= 2 and v.max() < 190  # more than one answer, often enough to matter
+    net.eval()
+    assert len({int(net.forward(Xt[:, :1]).argmax()) for _ in range(3)}) == 1
+    net.train()
+
+
+def test_running_statistics_are_the_folded_batch_statistics(trained):
+    net, rec = trained["net"], trained["rec"]
+    # net.forward(X) in the fixture moved the averages once more: fold that batch too
+    for l, (m, v) in fold(rec, 0.9).items():
+        pop_m, pop_v = trained["population"][l]
+        np.testing.assert_allclose(net.bn[l].running_mean, 0.9 * m + 0.1 * pop_m)
+        np.testing.assert_allclose(net.bn[l].running_var, 0.9 * v + 0.1 * pop_v)
+
+
+def test_beta_trades_noise_against_lag(trained):
+    err = {}
+    for beta in (0.5, 0.9, 0.99, 0.999):
+        est = fold(trained["rec"], beta)
+        err[beta] = np.mean([np.abs(est[l][0] - trained["population"][l][0]).mean() for l in est])
+    assert err[0.9] < err[0.5] and err[0.9] < err[0.999]
+    assert err[0.999] > 2 * err[0.9]
+
+
+def test_test_accuracy_barely_depends_on_beta(trained):
+    net = trained["net"]
+    accs = [with_stats(net, fold(trained["rec"], b), lambda: net.evaluate(trained["Xt"], trained["yt"])[1])
+            for b in (0.5, 0.9, 0.99, 0.999)]  # fmt: skip
+    accs.append(with_stats(net, trained["population"], lambda: net.evaluate(trained["Xt"], trained["yt"])[1]))
+    assert min(accs) > 0.94 and max(accs) - min(accs) < 0.02
+
+
+def test_momentum_conventions():
+    assert ewa_update(0.0, 5.0, beta=0.9) == pytest.approx((1 - 0.1) * 0.0 + 0.1 * 5.0)  # PyTorch momentum 0.1
+    assert ewa_update(0.0, 5.0, beta=0.99) == pytest.approx(0.05)  # Keras default momentum 0.99
+
+
+def test_biased_versus_unbiased_running_variance():
+    z = np.array([[1.0, 2.0, 3.0, 4.0]])
+    a, b = BatchNorm(1, ewa_beta=0.0), BatchNorm(1, ewa_beta=0.0, unbiased_running_var=True)
+    assert np.array_equal(a.forward(z), b.forward(z))
+    assert a.running_var.item() == pytest.approx(1.25) and b.running_var.item() == pytest.approx(5 / 3)
+
+
+def test_forgetting_eval_mode(trained):
+    net, Xt, yt = trained["net"], trained["Xt"], trained["yt"]
+
+    def pairs():
+        net.train()
+        with pytest.raises(ValueError, match="at least 2 examples"):
+            net.forward(Xt[:, :1])
+        return np.mean(np.concatenate([net.forward(Xt[:, k : k + 2]).argmax(axis=0) == yt[k : k + 2] for k in range(0, 500, 2)]))
+
+    acc_pairs = with_stats(net, {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}, pairs)
+    net.eval()
+    acc_single = np.mean([net.forward(Xt[:, i : i + 1]).argmax() == yt[i] for i in range(500)])
+    net.train()
+    assert acc_single > 0.95 and acc_pairs < acc_single - 0.2
+
+
+def test_training_mode_forward_moves_running_stats_without_an_update(trained):
+    net, Xt = trained["net"], trained["Xt"]
+    params = {k: v.copy() for k, v in net.params.items()}
+
+    def look():
+        before = {l: bn.running_mean.copy() for l, bn in net.bn.items()}
+        net.train()
+        for _ in range(20):
+            net.forward(Xt)
+        return max(np.abs(net.bn[l].running_mean - before[l]).max() for l in net.bn)
+
+    moved = with_stats(net, {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}, look)
+    assert moved > 0.1
+    assert all(np.array_equal(net.params[k], params[k]) for k in params)
+
+
+def test_ewa_widget_logic(capsys):
+    v = 1.0 + 0.3 * np.random.default_rng(0).standard_normal(400)
+    plain, corrected = ewa_view(v, 0.99, False, 1.0), ewa_view(v, 0.99, True, 1.0)
+    assert plain["average"][0] == pytest.approx(0.01 * v[0])  # starts near 0: the start-up bias
+    assert corrected["average"][0] == pytest.approx(v[0])  # corrected: exact at t = 1
+    assert plain["window"] == pytest.approx(100)
+    assert abs(ewa_view(v, 0.9, False, 1.0)["final_error"]) < 0.3
+    assert "-0.000" not in format_ewa(ewa_view(np.ones(50), 0.5, True, 1.0))
+    w = ewa_widget(v, reference=1.0)
+    w.f(beta=0.95, bias_correction=True)
+    assert "average of the last ~20 steps" in capsys.readouterr().out
+    fig, _ = draw_ewa(v, 0.9)
+    assert fig.axes[0].get_title().startswith("Exponentially weighted")
+    plt.close("all")
