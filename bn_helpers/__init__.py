@@ -28,7 +28,7 @@ from .layers import (
 )
 from .minibatches import iterate_minibatches, num_minibatches
 from .mlp import MLP
-from .normalize import input_statistics, normalize_inputs
+from .normalize import input_statistics, normalize_dataset, normalize_inputs
 from .notebook import PALETTE, setup_notebook
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
 from .synthetic import make_covariate_shift, make_two_scale_regression, shifted_label_rule
@@ -66,6 +66,7 @@ __all__ = [
     "make_covariate_shift",
     "make_optimizer",
     "make_two_scale_regression",
+    "normalize_dataset",
     "normalize_inputs",
     "num_minibatches",
     "numerical_gradient",

@@ -43,10 +43,8 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     def record(step, m):
         if step % record_every:
             return
-        saved = {l: (bn.running_mean, bn.running_var) for l, bn in m.bn.items()}
-        m.forward(probe)  # training mode: what the sigmoid sees while the network learns
-        for l, (mean, var) in saved.items():
-            m.bn[l].running_mean, m.bn[l].running_var = mean, var
+        with m.running_stats_kept():
+            m.forward(probe)  # training mode: what the sigmoid sees while the network learns
         z = m.hidden[key][unit]
         rec["steps"].append(step)
         rec["percentiles"].append(np.percentile(z, [15, 50, 85]))

@@ -82,21 +82,19 @@ def probe_gradient_direction(model, X, y, step_sizes):
     etas = as_float_array(step_sizes, "step_sizes").ravel()
     if etas.size == 0 or (etas < 0).any():
         raise ValueError(f"step_sizes must be a non-empty sequence of values >= 0; got {step_sizes!r}")
-    saved_params = {k: v.copy() for k, v in model.params.items()}
-    saved_bn = {l: (bn.running_mean, bn.running_var) for l, bn in model.bn.items()}
-    try:
-        _, g0 = model.loss_and_grads(X, y)
-        flat0 = np.concatenate([g.ravel() for g in g0.values()])
-        losses, changes = [], []
-        for eta in etas:
+    start = {k: v.copy() for k, v in model.params.items()}
+    with model.running_stats_kept():
+        try:
+            _, g0 = model.loss_and_grads(X, y)
+            flat0 = np.concatenate([g.ravel() for g in g0.values()])
+            losses, changes = [], []
+            for eta in etas:
+                for k, p in model.params.items():
+                    p[...] = start[k] - eta * g0[k]
+                loss, g = model.loss_and_grads(X, y)
+                losses.append(loss)
+                changes.append(np.linalg.norm(np.concatenate([v.ravel() for v in g.values()]) - flat0))
+        finally:
             for k, p in model.params.items():
-                p[...] = saved_params[k] - eta * g0[k]
-            loss, g = model.loss_and_grads(X, y)
-            losses.append(loss)
-            changes.append(np.linalg.norm(np.concatenate([v.ravel() for v in g.values()]) - flat0))
-    finally:
-        for k, p in model.params.items():
-            p[...] = saved_params[k]
-        for l, (mean, var) in saved_bn.items():
-            model.bn[l].running_mean, model.bn[l].running_var = mean, var
+                p[...] = start[k]
     return dict(losses=np.array(losses), grad_change=np.array(changes), grad_norm=float(np.linalg.norm(flat0)))

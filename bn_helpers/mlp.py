@@ -18,6 +18,8 @@ layers in ``model.bn`` see the new ``gamma`` and ``beta``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ._validation import as_matrix, check_choice, check_generator, check_labels, check_scalar
@@ -127,6 +129,23 @@ class MLP:
         for bn in self.bn.values():
             bn.eval()
         return self
+
+    @contextmanager
+    def running_stats_kept(self):
+        """Restore every batch-norm layer's running mean and variance on exit.
+
+        For looking at a network in training mode (batch statistics) without
+        the look itself moving its running averages::
+
+            with model.running_stats_kept():
+                model.forward(X_probe)
+        """
+        saved = {l: (bn.running_mean, bn.running_var) for l, bn in self.bn.items()}
+        try:
+            yield self
+        finally:
+            for l, (mean, var) in saved.items():
+                self.bn[l].running_mean, self.bn[l].running_var = mean, var
 
     # --- forward and backward -------------------------------------------------
 

@@ -38,3 +38,14 @@ def normalize_inputs(X, mu, var):
         raise ValueError(f"var must be >= 0; got a minimum of {var.min()}")
     sigma = np.sqrt(var)
     return (X - mu) / np.where(sigma > 0, sigma, 1.0)
+
+
+def normalize_dataset(dataset):
+    """A :class:`~bn_helpers.data.Dataset` with train and test inputs normalized by the *training* statistics."""
+    from .data import Dataset
+
+    mu, var = input_statistics(dataset.X_train)
+    return Dataset(
+        normalize_inputs(dataset.X_train, mu, var), dataset.y_train,
+        normalize_inputs(dataset.X_test, mu, var), dataset.y_test,
+    )  # fmt: skip

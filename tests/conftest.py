@@ -28,6 +28,14 @@ def one_blas_thread():
         yield
 
 
+@pytest.fixture(scope="session")
+def digits():
+    """The digits, inputs normalized with the training set's statistics: (X, y, X_test, y_test)."""
+    from bn_helpers import load_digits, normalize_dataset
+
+    return tuple(normalize_dataset(load_digits()))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

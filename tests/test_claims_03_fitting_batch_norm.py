@@ -10,20 +10,10 @@ from bn_helpers import (
     GradientDescent,
     batchnorm_backward,
     batchnorm_forward,
-    input_statistics,
-    load_digits,
-    normalize_inputs,
     train,
 )
 
 SIZES = [64, 64, 64, 64, 64, 10]
-
-
-@pytest.fixture(scope="module")
-def digits():
-    d = load_digits()
-    mu, var = input_statistics(d.X_train)
-    return normalize_inputs(d.X_train, mu, var), d.y_train, normalize_inputs(d.X_test, mu, var), d.y_test
 
 
 def activation_inputs(net, X):

@@ -9,11 +9,8 @@ from bn_helpers import (
     MLP,
     Adam,
     GradientDescent,
-    input_statistics,
-    load_digits,
     load_mnist1d,
     make_covariate_shift,
-    normalize_inputs,
     train,
 )
 from bn_helpers.experiments import figure1
@@ -21,10 +18,8 @@ from bn_helpers.landscape import add_batchnorm_noise, probe_gradient_direction
 
 
 @pytest.fixture(scope="module")
-def D():
-    d = load_digits()
-    mu, var = input_statistics(d.X_train)
-    return normalize_inputs(d.X_train, mu, var), d.y_train, normalize_inputs(d.X_test, mu, var), d.y_test
+def D(digits):
+    return digits
 
 
 @pytest.fixture(scope="module")

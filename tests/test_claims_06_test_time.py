@@ -6,16 +6,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from bn_helpers import MLP, Adam, BatchNorm, ewa_update, input_statistics, load_digits, normalize_inputs, train
+from bn_helpers import MLP, Adam, BatchNorm, ewa_update, train
 from bn_helpers.widgets import draw_ewa, ewa_view, ewa_widget, format_ewa
 
 
 @pytest.fixture(scope="module")
-def trained():
+def trained(digits):
     """The notebook's network and the batch statistics recorded at every step."""
-    d = load_digits()
-    mu, var = input_statistics(d.X_train)
-    X, Xt = normalize_inputs(d.X_train, mu, var), normalize_inputs(d.X_test, mu, var)
+    X, y, Xt, yt = digits
     net = MLP([64, 100, 100, 10], batchnorm=True, rng=np.random.default_rng(0), activation="relu", ewa_beta=0.9)
     rec = {l: ([], []) for l in net.bn}
 
@@ -24,10 +22,10 @@ def trained():
             rec[l][0].append(bn.cache.mu.copy())
             rec[l][1].append(bn.cache.var.copy())
 
-    train(net, Adam(0.01), X, d.y_train, epochs=10, batch_size=32, rng=np.random.default_rng(1), callback=record, drop_last=True)
+    train(net, Adam(0.01), X, y, epochs=10, batch_size=32, rng=np.random.default_rng(1), callback=record, drop_last=True)
     net.forward(X)  # the whole training set as one batch: population statistics
     population = {l: (bn.cache.mu.copy(), bn.cache.var.copy()) for l, bn in net.bn.items()}
-    return dict(net=net, X=X, y=d.y_train, Xt=Xt, yt=d.y_test, rec=rec, population=population)
+    return dict(net=net, X=X, y=y, Xt=Xt, yt=yt, rec=rec, population=population)
 
 
 def fold(rec, beta):
@@ -42,14 +40,11 @@ def _fold(ms, vs, beta):
 
 
 def with_stats(net, stats, fn):
-    saved = {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}
-    try:
-        for l, (m, v) in stats.items():
+    """Run fn with the given running statistics (None: the current ones), then restore them."""
+    with net.running_stats_kept():
+        for l, (m, v) in (stats or {}).items():
             net.bn[l].running_mean, net.bn[l].running_var = m, v
         return fn()
-    finally:
-        for l, (m, v) in saved.items():
-            net.bn[l].running_mean, net.bn[l].running_var = m, v
 
 
 def test_predictions_depend_on_the_batch_in_training_mode(trained):
@@ -62,7 +57,7 @@ def test_predictions_depend_on_the_batch_in_training_mode(trained):
                for _ in range(200)]  # fmt: skip
         return np.bincount(out, minlength=10)
 
-    v = with_stats(net, {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}, votes)
+    v = with_stats(net, None, votes)
     assert (v > 0).sum() >= 2 and v.max() < 190  # more than one answer, often enough to matter
     net.eval()
     assert len({int(net.forward(Xt[:, :1]).argmax()) for _ in range(3)}) == 1
@@ -116,7 +111,7 @@ def test_forgetting_eval_mode(trained):
             net.forward(Xt[:, :1])
         return np.mean(np.concatenate([net.forward(Xt[:, k : k + 2]).argmax(axis=0) == yt[k : k + 2] for k in range(0, 500, 2)]))
 
-    acc_pairs = with_stats(net, {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}, pairs)
+    acc_pairs = with_stats(net, None, pairs)
     net.eval()
     acc_single = np.mean([net.forward(Xt[:, i : i + 1]).argmax() == yt[i] for i in range(500)])
     net.train()
@@ -134,7 +129,7 @@ def test_training_mode_forward_moves_running_stats_without_an_update(trained):
             net.forward(Xt)
         return max(np.abs(net.bn[l].running_mean - before[l]).max() for l in net.bn)
 
-    moved = with_stats(net, {l: (bn.running_mean, bn.running_var) for l, bn in net.bn.items()}, look)
+    moved = with_stats(net, None, look)
     assert moved > 0.1
     assert all(np.array_equal(net.params[k], params[k]) for k in params)
 

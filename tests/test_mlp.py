@@ -137,3 +137,18 @@ def test_rel_error_definition():
     assert rel_error(np.ones(3), np.ones(3)) == 0.0
     assert rel_error(np.ones(3), -np.ones(3)) == 1.0
     assert rel_error(np.zeros(2), np.zeros(2)) == 0.0
+
+
+def test_running_stats_kept_restores_the_averages_even_on_error(rng):
+    X, _ = small_problem(rng, m=20)
+    model = MLP([6, 7, 4], batchnorm=True, rng=rng)
+    before = model.bn[1].running_mean.copy()
+    with model.running_stats_kept():
+        model.forward(X)
+        assert not np.array_equal(model.bn[1].running_mean, before)
+    np.testing.assert_array_equal(model.bn[1].running_mean, before)
+    with pytest.raises(ValueError):
+        with model.running_stats_kept():
+            model.forward(X)
+            model.forward(X[:, :1])  # fails: one example in training mode
+    np.testing.assert_array_equal(model.bn[1].running_mean, before)

@@ -7,8 +7,10 @@ import pytest
 
 from bn_helpers import (
     input_statistics,
+    load_digits,
     make_covariate_shift,
     make_two_scale_regression,
+    normalize_dataset,
     normalize_inputs,
     shifted_label_rule,
 )
@@ -57,3 +59,12 @@ def test_covariate_shift_keeps_the_rule_and_moves_the_inputs(rng, shift):
     np.testing.assert_array_equal(y, shifted_label_rule(X))
     assert X[0].mean() == pytest.approx(shift, abs=0.1)
     assert 0.3 < y.mean() < 0.7  # the cloud straddles the boundary: both classes present
+
+
+def test_normalize_dataset_uses_training_statistics_for_both_splits():
+    d = load_digits()
+    n = normalize_dataset(d)
+    mu, var = input_statistics(d.X_train)
+    np.testing.assert_array_equal(n.X_test, normalize_inputs(d.X_test, mu, var))
+    np.testing.assert_allclose(n.X_train.mean(axis=1), 0.0, atol=1e-12)
+    assert n.y_train is d.y_train

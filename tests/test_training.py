@@ -9,10 +9,7 @@ from bn_helpers import (
     MLP,
     Adam,
     GradientDescent,
-    input_statistics,
     iterate_minibatches,
-    load_digits,
-    normalize_inputs,
     num_minibatches,
     train,
 )
@@ -41,13 +38,6 @@ def test_minibatches_are_reproducible_and_reshuffled():
     e1 = [yb.tolist() for _, yb in iterate_minibatches(X, y, 4, rng)]
     e2 = [yb.tolist() for _, yb in iterate_minibatches(X, y, 4, rng)]
     assert e1 != e2  # a new order each epoch from the same generator
-
-
-@pytest.fixture(scope="module")
-def digits():
-    d = load_digits()
-    mu, var = input_statistics(d.X_train)
-    return normalize_inputs(d.X_train, mu, var), d.y_train, normalize_inputs(d.X_test, mu, var), d.y_test
 
 
 def test_training_with_batchnorm_learns_digits(digits):
