@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # faster for the course's small matrices and independent of the core count.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help lab test unit nbval execute oracle data clean
+.PHONY: help lab test unit nbval execute oracle bench data clean
 
 help:
 	@echo "make lab      set up .venv and open the course in JupyterLab (http://127.0.0.1, with a token)"
@@ -21,6 +21,7 @@ help:
 	@echo "make unit     unit tests only          make nbval    notebooks only"
 	@echo "make execute  re-run notebooks in place (NOTEBOOKS=notebooks/02_....ipynb for one)"
 	@echo "make oracle   install PyTorch 2.13.0 (CPU), the conformance tests' oracle"
+	@echo "make bench    benchmarks against PyTorch (BENCH=\"kernel train\" for some parts); not part of make test"
 	@echo "make data     rebuild data/*.npz from scikit-learn and mnist1d"
 	@echo "make clean    remove .venv and caches"
 
@@ -58,6 +59,10 @@ execute: $(VENV)/.test-installed
 
 oracle: $(VENV)/.test-installed
 	$(BIN)/python -m pip install torch==2.13.0
+
+BENCH ?=
+bench: oracle
+	$(ONE_THREAD) $(BIN)/python benchmarks/run.py $(BENCH)
 
 data: $(VENV)/.course-installed
 	$(BIN)/python -m pip install -e ".[data]"

@@ -46,8 +46,13 @@ def ewa_update(average, value, beta=0.9):
         raise ValueError(f"value must have the same shape as average {a.shape}; got shape {v.shape}")
     check_finite(a, "average")
     check_finite(v, "value")
-    out = beta * a + (1.0 - beta) * v
+    out = ewa_step(a, v, beta)
     return out if out.ndim else float(out)
+
+
+def ewa_step(average, value, beta):
+    """The formula of :func:`ewa_update` without its checks, for callers that hold valid arrays."""
+    return beta * average + (1.0 - beta) * value
 
 
 def ewa_series(values, beta=0.9, bias_correction=False):

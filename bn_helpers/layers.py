@@ -51,7 +51,9 @@ def _sigmoid(Z):
     # exp(-z) overflows to inf for z < -709, and 1 / (1 + inf) = 0 is then the
     # right answer: only the warning is silenced. (Faster than the tanh form.)
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-Z))
+        A = np.exp(-Z)
+    A += 1.0
+    return np.reciprocal(A, out=A)
 
 
 ACTIVATIONS = {

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validation import as_matrix, check_choice, check_generator, check_labels, check_scalar
 from .batchnorm import BatchNorm
-from .layers import ACTIVATIONS, accuracy, activation_backward, activation_forward, dense_backward, softmax_cross_entropy
+from .layers import ACTIVATIONS, accuracy, activation_backward, activation_forward, softmax_cross_entropy
 
 
 class MLP:
@@ -194,9 +194,12 @@ class MLP:
                 dZ_tilde = activation_backward(dA, Z_tilde, A, self.activation)
             if l in self.bn:
                 dZ, grads[f"gamma{l}"], grads[f"beta{l}"] = self.bn[l].backward(dZ_tilde)
-                dA, grads[f"W{l}"], _ = dense_backward(dZ, A_prev, self.params[f"W{l}"])
             else:
-                dA, grads[f"W{l}"], grads[f"b{l}"] = dense_backward(dZ_tilde, A_prev, self.params[f"W{l}"])
+                dZ = dZ_tilde
+                grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
+            grads[f"W{l}"] = dZ @ A_prev.T
+            if l > 1:  # the first layer's input is the data: no gradient needed
+                dA = self.params[f"W{l}"].T @ dZ
         return {k: grads[k] for k in self.params}
 
     def loss(self, X, y):

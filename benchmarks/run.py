@@ -1,0 +1,303 @@
+"""make bench: speed of bn_helpers measured side by side with PyTorch, as ratios from one run.
+
+Prints one table and writes the same figures to build/bench/results.json.
+Every figure is the median of several timed repeats after a warm-up, with BLAS
+(and torch) limited to one thread. Targets are printed beside the figures;
+they are goals to compare against, not assertions.
+
+    python benchmarks/run.py              # everything (about 3 minutes)
+    python benchmarks/run.py kernel train # only some parts: kernel, staged, train, notebooks, widgets
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build" / "bench" / "results.json"
+SHAPES = [(100, 60), (256, 1024), (1024, 4096)]
+
+
+def median_time(fn, repeats=7, number=None, budget=0.2):
+    """Median seconds per call of ``fn`` over ``repeats`` timings, after one warm-up call."""
+    fn()
+    if number is None:  # enough calls per timing to last about `budget` seconds
+        t = time.perf_counter()
+        fn()
+        number = max(1, int(budget / max(time.perf_counter() - t, 1e-6)))
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t) / number)
+    return float(np.median(times))
+
+
+def copy_bandwidth():
+    """Bytes per second that a plain copy of a 32 MB array moves (read + write)."""
+    a = np.random.default_rng(0).random(4 * 1024 * 1024)
+    b = np.empty_like(a)
+    return 2 * a.nbytes / median_time(lambda: np.copyto(b, a), number=5)
+
+
+def need_torch():
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit("PyTorch is the reference: install it with `make oracle` (torch==2.13.0, CPU).")
+    torch.set_num_threads(1)
+    return torch
+
+
+def bench_kernel(results):
+    """Batch-norm forward + backward: plain, fast kernel and torch.nn.functional.batch_norm."""
+    from bn_helpers import batchnorm_backward, batchnorm_forward
+    from bn_helpers.fast import FastBatchNorm
+
+    torch = need_torch()
+    F = torch.nn.functional
+    bandwidth = copy_bandwidth()
+    results["copy_bandwidth_GBps"] = bandwidth / 1e9
+    rows = []
+    for n, m in SHAPES:
+        for dtype in (np.float64, np.float32):
+            rng = np.random.default_rng(0)
+            Z = rng.standard_normal((n, m)).astype(dtype)
+            gamma = (1 + rng.random((n, 1))).astype(dtype)
+            beta = rng.random((n, 1)).astype(dtype)
+            d = rng.standard_normal((n, m)).astype(dtype)
+            kernel = FastBatchNorm()
+
+            def plain():
+                _, cache = batchnorm_forward(Z, gamma, beta)
+                batchnorm_backward(d, cache)
+
+            def fast():
+                _, cache = kernel.forward(Z, gamma, beta)
+                kernel.backward(d, cache)
+
+            # torch in its own layout, (m, n_l), contiguous
+            x = torch.tensor(Z.T.copy(), requires_grad=True)
+            w = torch.tensor(gamma.ravel(), requires_grad=True)
+            b = torch.tensor(beta.ravel(), requires_grad=True)
+            dd = torch.tensor(d.T.copy())
+
+            def reference():
+                y = F.batch_norm(x, None, None, w, b, training=True)
+                torch.autograd.grad(y, (x, w, b), dd)
+
+            t_plain, t_fast, t_torch = median_time(plain), median_time(fast), median_time(reference)
+            bound = 5 * n * m * Z.itemsize / bandwidth  # read Z, dZ_tilde; write Z_tilde, dZ; one more pass
+            rows.append(dict(
+                shape=[n, m], dtype=np.dtype(dtype).name, plain_ms=1e3 * t_plain, fast_ms=1e3 * t_fast,
+                torch_ms=1e3 * t_torch, fast_vs_torch=t_torch / t_fast, plain_vs_torch=t_torch / t_plain,
+                fast_bound_fraction=bound / t_fast, torch_bound_fraction=bound / t_torch,
+            ))  # fmt: skip
+    results["kernel"] = rows
+
+
+def bench_staged(results):
+    """Closed-form vs staged backward pass (the plain functions), float64."""
+    from bn_helpers import batchnorm_backward, batchnorm_backward_staged, batchnorm_forward
+
+    rows = []
+    for n, m in SHAPES:
+        rng = np.random.default_rng(0)
+        _, cache = batchnorm_forward(rng.standard_normal((n, m)), np.ones((n, 1)), np.zeros((n, 1)))
+        d = rng.standard_normal((n, m))
+        t_closed = median_time(lambda: batchnorm_backward(d, cache))
+        t_staged = median_time(lambda: batchnorm_backward_staged(d, cache))
+        rows.append(dict(shape=[n, m], closed_ms=1e3 * t_closed, staged_ms=1e3 * t_staged, ratio=t_staged / t_closed))
+    results["staged"] = rows
+
+
+def bench_train(results, steps=1000):
+    """Steps per second of the Figure 1 network (3 x 100 sigmoid, batch norm, batches of 60, SGD)."""
+    from bn_helpers import MLP, GradientDescent, load_digits, normalize_dataset
+
+    torch = need_torch()
+    D = normalize_dataset(load_digits())
+    batches = [(D.X_train[:, i : i + 60], D.y_train[i : i + 60]) for i in range(0, 1260, 60)]
+    model = MLP([64, 100, 100, 100, 10], batchnorm=True, rng=np.random.default_rng(0), activation="sigmoid", weight_scale=0.1)
+    opt = GradientDescent(0.5)
+
+    def ours():
+        for s in range(steps):
+            Xb, yb = batches[s % len(batches)]
+            _, grads = model.loss_and_grads(Xb, yb)
+            opt.step(model.params, grads)
+
+    torch.manual_seed(0)
+    layers = []
+    for a, b in [(64, 100), (100, 100), (100, 100)]:
+        layers += [torch.nn.Linear(a, b, bias=False), torch.nn.BatchNorm1d(b, momentum=0.1), torch.nn.Sigmoid()]
+    net = torch.nn.Sequential(*layers, torch.nn.Linear(100, 10)).double()
+    sgd = torch.optim.SGD(net.parameters(), lr=0.5)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tbatches = [(torch.tensor(Xb.T.copy()), torch.tensor(yb)) for Xb, yb in batches]
+
+    def reference():
+        for s in range(steps):
+            Xb, yb = tbatches[s % len(tbatches)]
+            sgd.zero_grad(set_to_none=True)
+            loss_fn(net(Xb), yb).backward()
+            sgd.step()
+
+    t_ours = median_time(ours, repeats=5, number=1)
+    t_torch = median_time(reference, repeats=5, number=1)
+    results["train"] = dict(ours_steps_per_s=steps / t_ours, torch_steps_per_s=steps / t_torch, ratio=t_torch / t_ours)
+
+
+def bench_notebooks(results):
+    """Execution time of each notebook in a fresh kernel (copies in memory; files untouched)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    rows = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        t = time.perf_counter()
+        client.execute()
+        rows.append(dict(notebook=path.name, seconds=time.perf_counter() - t))
+    results["notebooks"] = rows
+
+
+def widget_cases():
+    """Each widget's update function with the notebook's kind of data, and slider values to time."""
+    from bn_helpers import batchnorm_forward
+    from bn_helpers import widgets as w
+
+    rng = np.random.default_rng(0)
+    z_norm = batchnorm_forward(rng.normal(3.0, 2.0, (1, 2000)), np.ones(1), np.zeros(1))[0].ravel()
+    z_unit = rng.normal(0.5, 1.4, 4000)
+    means = 0.1 * rng.standard_normal(400) + 0.05
+    return {
+        "01 scale ratio": (w.scale_ratio_widget(), dict(scale_ratio=10.0)),
+        "02 gamma, beta": (w.gamma_beta_widget(z_norm), dict(gamma=2.0, beta=1.0)),
+        "04 batch size": (w.batch_size_widget(z_unit), dict(batch_size=16)),
+        "06 ewa beta": (w.ewa_widget(means, reference=0.05), dict(beta=0.95, bias_correction=True)),
+    }
+
+
+def bench_widgets(results):
+    """One widget update: compute, draw, and render the figure to PNG as Jupyter's inline backend does."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def update(widget, values):
+        with contextlib.redirect_stdout(io.StringIO()):
+            widget.f(**values)
+        for num in plt.get_fignums():
+            plt.figure(num).savefig(io.BytesIO(), format="png")
+        plt.close("all")
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Agg's "cannot show" warning from plt.show()
+        with contextlib.redirect_stdout(io.StringIO()):
+            cases = widget_cases()  # building an interactive runs its update once
+        plt.close("all")
+        for name, (widget, values) in cases.items():
+            rows.append(dict(widget=name, ms=1e3 * median_time(lambda: update(widget, values), repeats=5, number=3)))
+    results["widgets"] = rows
+
+
+TARGETS = {
+    "closed form >= 2x staged at (1024, 4096)": lambda r: next(x["ratio"] for x in r["staged"] if x["shape"] == [1024, 4096]) >= 2,
+    "fast kernel >= torch at (1024, 4096) float64": lambda r: _k(r, 1024, "float64")["fast_vs_torch"] >= 1,
+    "fast kernel >= 25% of bandwidth bound at (1024, 4096) float64": lambda r: _k(r, 1024, "float64")["fast_bound_fraction"] >= 0.25,
+    "Figure 1 network >= 1.2x torch steps/s": lambda r: r["train"]["ratio"] >= 1.2,
+    "six notebooks < 60 s in all": lambda r: sum(x["seconds"] for x in r["notebooks"]) < 60,
+    "no notebook over 20 s": lambda r: max(x["seconds"] for x in r["notebooks"]) <= 20,
+    "every widget update < 30 ms": lambda r: max(x["ms"] for x in r["widgets"]) < 30,
+}
+
+
+def _k(r, n, dtype):
+    return next(x for x in r["kernel"] if x["shape"][0] == n and x["dtype"] == dtype)
+
+
+def report(r):
+    lines = [f"bn_helpers benchmarks: {r['machine']}", ""]
+    if "kernel" in r:
+        lines += [f"1. batch-norm forward + backward (ms; copy bandwidth {r['copy_bandwidth_GBps']:.1f} GB/s)",
+                  f"   {'shape':>12} {'dtype':>8} {'plain':>8} {'fast':>8} {'torch':>8} {'fast/torch speed':>17} {'bound: fast':>12} {'torch':>6}"]  # fmt: skip
+        for x in r["kernel"]:
+            lines.append(f"   {str(tuple(x['shape'])):>12} {x['dtype']:>8} {x['plain_ms']:8.3f} {x['fast_ms']:8.3f} {x['torch_ms']:8.3f} "
+                         f"{x['fast_vs_torch']:16.2f}x {100 * x['fast_bound_fraction']:11.0f}% {100 * x['torch_bound_fraction']:5.0f}%")  # fmt: skip
+    if "staged" in r:
+        lines += ["", "2. backward, staged vs closed form (float64, ms)"]
+        for x in r["staged"]:
+            lines.append(f"   {str(tuple(x['shape'])):>12}  staged {x['staged_ms']:8.3f}  closed {x['closed_ms']:8.3f}  closed is {x['ratio']:.2f}x faster")
+    if "train" in r:
+        t = r["train"]
+        lines += ["", "3. Figure 1 network, training steps per second",
+                  f"   bn_helpers {t['ours_steps_per_s']:.0f}, PyTorch {t['torch_steps_per_s']:.0f}: ratio {t['ratio']:.2f}x"]  # fmt: skip
+    if "notebooks" in r:
+        lines += ["", "4. notebook execution (s)"]
+        lines += [f"   {x['notebook']:<45} {x['seconds']:6.1f}" for x in r["notebooks"]]
+        lines.append(f"   {'total':<45} {sum(x['seconds'] for x in r['notebooks']):6.1f}")
+    if "widgets" in r:
+        lines += ["", "5. widget update: compute + draw + render PNG (ms)"]
+        lines += [f"   {x['widget']:<20} {x['ms']:7.1f}" for x in r["widgets"]]
+    lines += ["", "targets"]
+    for name, check in TARGETS.items():
+        try:
+            verdict = "met" if check(r) else "MISSED"
+        except (KeyError, StopIteration):
+            verdict = "not measured"
+        lines.append(f"   {verdict:<13} {name}")
+    return "\n".join(lines)
+
+
+PARTS = {"kernel": bench_kernel, "staged": bench_staged, "train": bench_train, "notebooks": bench_notebooks,
+         "widgets": bench_widgets}  # fmt: skip
+
+
+def cpu_name():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(parts):
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise SystemExit(f"unknown parts {sorted(unknown)}; choose from {list(PARTS)}")
+    import numpy
+
+    results = {"machine": f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                          f"numpy {numpy.__version__}, one BLAS thread"}  # fmt: skip
+    with threadpool_limits(limits=1):
+        for name in parts or PARTS:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            PARTS[name](results)
+    text = report(results)
+    print(text)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    results["targets"] = {name: line.split()[0] for name, line in zip(TARGETS, text.splitlines()[-len(TARGETS):])}
+    OUT.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
