@@ -22,6 +22,89 @@ from .ewa import ewa_series
 from .quiz import QUESTION, STATEMENTS, grade
 from .synthetic import make_two_scale_regression
 
+# --- fast redraws ----------------------------------------------------------------------
+
+
+class LiveFigure:
+    """A matplotlib figure redrawn by blitting: the static parts once, the changing artists per update.
+
+    ``artists`` are the ones that change (lines, images, titles); they are
+    marked animated, so the background render leaves them out. :meth:`png`
+    restores the background, draws only those artists and encodes the image:
+    about 5-10 ms instead of the 40-60 ms of a full figure draw.
+    The axes limits must not change after construction.
+    """
+
+    def __init__(self, fig, artists):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig, self.artists = fig, list(artists)
+        self.canvas = FigureCanvasAgg(fig)
+        for a in self.artists:
+            a.set_animated(True)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+
+    def render(self, fmt="png"):
+        """The current picture as PNG (sharp lines) or JPEG (faster for smooth colour images) bytes."""
+        import io
+
+        from PIL import Image
+
+        self.canvas.restore_region(self.background)
+        for a in self.artists:
+            a.axes.draw_artist(a) if a.axes is not None else self.fig.draw_artist(a)
+        buf = io.BytesIO()
+        rgba = Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba())
+        if fmt == "jpeg":
+            rgba.convert("RGB").save(buf, format="jpeg", quality=90)
+        else:
+            rgba.save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+def _live_widget(controls, render, title=None, fmt="png"):
+    """Sliders, an image and a text line, wired together.
+
+    ``render(**values)`` updates the figure's artists and returns ``(image bytes, text)``.
+    The returned VBox has ``.controls`` (name -> widget), ``.image``, ``.stats``
+    and ``.update(**values)``, so the logic can be driven without a browser.
+    """
+    import html
+
+    import ipywidgets as widgets
+
+    image = widgets.Image(format=fmt)
+    stats = widgets.HTML()
+
+    def update(**values):
+        picture, text = render(**values)
+        # Text first: a front end applies the two changes in order, so once the
+        # new image shows, the text beside it is already the new one.
+        stats.value = "<pre style='margin:0'>" + html.escape(text) + "</pre>"
+        image.value = picture
+        return picture, text
+
+    def on_change(_):
+        update(**{name: w.value for name, w in controls.items()})
+
+    for w in controls.values():
+        w.observe(on_change, names="value")
+    parts = ([widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []) + [*controls.values(), image, stats]
+    box = widgets.VBox(parts)
+    box.controls, box.image, box.stats, box.update = controls, image, stats, update
+    on_change(None)
+    return box
+
+
+def _figure(width, height):
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    with mpl.rc_context({"figure.dpi": 80}):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
 # --- 01: normalizing inputs ---------------------------------------------------
 
 
@@ -41,10 +124,13 @@ def scale_ratio_view(scale_ratio, m=200, seed=0, lr_fraction=0.9, tol=1e-6, max_
     for name, XX in {"raw": X, "normalized": normalize_inputs(X, mu, var)}.items():
         w0 = np.zeros(2)
         lr = lr_fraction * linreg.max_stable_learning_rate(XX)
-        steps = linreg.steps_to_converge(XX, y, w0, lr, tol=tol, max_steps=max_steps)
-        path, _ = linreg.gradient_descent(XX, y, w0, lr, steps if steps is not None else max_steps)
+        w_star = linreg.optimum(XX, y)
+        j_star = linreg.cost(w_star, XX, y)
+        target = j_star + tol * (linreg.cost(w0, XX, y) - j_star)  # as in linreg.steps_to_converge
+        path, costs = linreg.gradient_descent(XX, y, w0, lr, max_steps, stop_below=target)
+        steps = len(path) - 1 if costs[-1] <= target else None
         out[name] = dict(
-            X=XX, y=y, w_star=linreg.optimum(XX, y), kappa=linreg.condition_number(XX),
+            X=XX, y=y, w_star=w_star, kappa=linreg.condition_number(XX),
             learning_rate=lr, path=path, steps=steps,
         )  # fmt: skip
     return out
@@ -86,20 +172,52 @@ def draw_scale_ratio(scale_ratio, **kw):
 
 
 def scale_ratio_widget():
-    """A slider for the ratio of the two features' scales, redrawing both cost surfaces."""
+    """A slider for the ratio of the two features' scales, redrawing both cost surfaces.
+
+    The slider view shows each bowl as an image of log10(excess cost) over a
+    fixed window (the contour lines of :func:`draw_cost_contours` would cost
+    too much time per update), with the first 200 descent steps.
+    """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
-    def update(scale_ratio):
-        _, view = draw_scale_ratio(scale_ratio)
-        plt.show()
+    fig = _figure(8.4, 4.5)
+    axes = fig.subplots(1, 2)
+    # Fixed windows: w* stays near (2, -1/ratio) raw and near (2, -1) normalized.
+    windows = {"raw": (-0.6, 4.6, -2.6, 2.6), "normalized": (-0.6, 4.6, -3.6, 1.6)}
+    g = np.linspace(0, 1, 121)
+    artists = {}
+    for ax, (name, (x0, x1, y0, y1)) in zip(axes, windows.items()):
+        img = ax.imshow(np.zeros((121, 121)), extent=(x0, x1, y0, y1), origin="lower", cmap="viridis_r",
+                        vmin=-4, vmax=0, aspect="equal", interpolation="nearest")  # fmt: skip
+        (path,) = ax.plot([], [], ".-", color=PALETTE[3], lw=1, ms=3, label="gradient descent")
+        (star,) = ax.plot([], [], "*", color="w", ms=12, mec="k", label="minimum $w^*$")
+        ax.set(xlabel="$w_1$", ylabel="$w_2$", xlim=(x0, x1), ylim=(y0, y1))
+        ax.legend(loc="lower right", fontsize="small")
+        W1, W2 = np.meshgrid(x0 + g * (x1 - x0), y0 + g * (y1 - y0))
+        # Static titles: kappa and the step counts are printed below the picture, and
+        # re-rendering changing titles would cost more than the rest of an update.
+        ax.set_title("raw features (feature 2 is wider)" if name == "raw" else "normalized features")
+        artists[name] = dict(img=img, path=path, star=star, grid=np.vstack([W1.ravel(), W2.ravel()]))
+    fig.colorbar(artists["raw"]["img"], ax=axes, label="log10 of excess cost / its max in view", shrink=0.8)
+    live = LiveFigure(fig, [a for v in artists.values() for k, a in v.items() if k != "grid"])
+
+    def render(scale_ratio):
+        view = scale_ratio_view(scale_ratio)
+        for name, v in view.items():
+            a = artists[name]
+            D = a["grid"] - v["w_star"][:, None]  # (2, 121 * 121)
+            excess = 0.5 * np.einsum("ik,ij,jk->k", D, linreg.hessian(v["X"]), D)  # exact for a quadratic
+            a["img"].set_data(np.log10(np.maximum(excess, 1e-12) / excess.max()).reshape(121, 121))
+            a["path"].set_data(v["path"][:200, 0], v["path"][:200, 1])
+            a["star"].set_data([v["w_star"][0]], [v["w_star"][1]])
         raw, nrm = view["raw"], view["normalized"]
-        print(f"condition number: raw {raw['kappa']:.3g}, normalized {nrm['kappa']:.3g}")
-        print(f"steps to converge: raw {raw['steps']}, normalized {nrm['steps']}")
+        text = (f"feature 2 is {scale_ratio:.3g}x wider than feature 1\n"
+                f"condition number: raw {raw['kappa']:.3g}, normalized {nrm['kappa']:.3g}\n"
+                f"steps to converge: raw {raw['steps']}, normalized {nrm['steps']}")  # fmt: skip
+        return live.render("jpeg"), text  # JPEG: two smooth colour images encode much faster than PNG
 
-    slider = widgets.FloatLogSlider(value=5, base=10, min=0, max=1.5, step=0.05, description="scale ratio",
-                                    continuous_update=False)  # fmt: skip
-    return widgets.interactive(update, scale_ratio=slider)
+    slider = widgets.FloatLogSlider(value=5, base=10, min=0, max=1.5, step=0.05, description="scale ratio")
+    return _live_widget({"scale_ratio": slider}, render, fmt="jpeg")
 
 
 # --- 02: what gamma and beta do -------------------------------------------------
@@ -173,17 +291,33 @@ def draw_gamma_beta(z_norm, gamma, beta, ax=None):
 def gamma_beta_widget(z_norm):
     """Sliders for gamma and beta over one unit's normalized values ``z_norm`` ``(m,)``."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
-    def update(gamma, beta):
-        draw_gamma_beta(z_norm, gamma, beta)
-        plt.show()
-        print(format_gamma_beta_stats(gamma_beta_stats(z_norm, gamma, beta)))
+    fig = _figure(7, 4)
+    ax = fig.add_subplot()
+    lim, bins = 10.0, np.linspace(-10.0, 10.0, 81)
+    z_sat = np.log((1 - SATURATION) / SATURATION)
+    ax.axvspan(-lim, -z_sat, color="0.9")
+    ax.axvspan(z_sat, lim, color="0.9", label="saturated")
+    hist = ax.stairs(np.zeros(80), bins, fill=True, color=PALETTE[0], alpha=0.7, label=r"histogram of $\tilde z$")
+    z = np.linspace(-lim, lim, 400)
+    ax.plot(z, activation_forward(z, "sigmoid"), color=PALETTE[3], lw=2, label=r"sigmoid($\tilde z$)")
+    ax.set(xlim=(-lim, lim), ylim=(0, 1.05), xlabel=r"$\tilde z = \gamma z_{norm} + \beta$", ylabel="density / activation")
+    ax.legend(loc="upper left", fontsize="small")
+    title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
+    live = LiveFigure(fig, [hist, title])
 
-    return widgets.interactive(
-        update,
-        gamma=widgets.FloatSlider(value=1.0, min=0.1, max=5.0, step=0.1, description="gamma"),
-        beta=widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.1, description="beta"),
+    def render(gamma, beta):
+        stats = gamma_beta_stats(z_norm, gamma, beta)
+        hist.set_data(np.histogram(np.clip(stats["z_tilde"], -lim, lim), bins=bins, density=True)[0])
+        title.set_text(rf"$\gamma$ = {gamma:.2f}, $\beta$ = {beta:.2f}: {100 * stats['saturated']:.0f}% saturated")
+        return live.render(), format_gamma_beta_stats(stats)
+
+    return _live_widget(
+        {
+            "gamma": widgets.FloatSlider(value=1.0, min=0.1, max=5.0, step=0.1, description="gamma"),
+            "beta": widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.1, description="beta"),
+        },
+        render,
     )
 
 
@@ -303,19 +437,41 @@ def draw_batch_statistics(z, batch_size, seed=0):
 
 
 def batch_size_widget(z):
-    """A batch-size slider over one unit's values ``z`` ``(m,)``: how noisy are its batch statistics?"""
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+    """A batch-size slider over one unit's values ``z`` ``(m,)``: how noisy are its batch statistics?
 
-    def update(batch_size):
-        _, s = draw_batch_statistics(z, batch_size)
-        plt.show()
-        print(format_batch_statistics(s))
+    Each histogram is scaled to its own peak, so its width, the point of the
+    picture, shows at every batch size.
+    """
+    import ipywidgets as widgets
+
+    z = np.asarray(z, dtype=float).ravel()
+    fig = _figure(9, 3.4)
+    ax_m, ax_v = fig.subplots(1, 2)
+    spread, v_max = 3 * z.std(), 4.0 * z.var()
+    bins_m = np.linspace(z.mean() - spread, z.mean() + spread, 61)
+    bins_v = np.linspace(0, v_max, 61)
+    h_m = ax_m.stairs(np.zeros(60), bins_m, fill=True, color=PALETTE[0], alpha=0.8)
+    h_v = ax_v.stairs(np.zeros(60), bins_v, fill=True, color=PALETTE[1], alpha=0.8)
+    ax_m.axvline(z.mean(), color="k", ls="--", label=r"training-set $\mu$")
+    ax_v.axvline(z.var(), color="k", ls="--", label=r"training-set $\sigma^2$")
+    ax_m.set(xlabel=r"mini-batch mean $\mu_{batch}$", ylabel="batches (scaled to peak)", ylim=(0, 1.1))
+    ax_v.set(xlabel=r"mini-batch variance $\sigma^2_{batch}$", ylabel="batches (scaled to peak)", ylim=(0, 1.1))
+    titles = [ax_m.set_title("Ag"), ax_v.set_title("Ag")]  # placeholders reserve room
+    for ax in (ax_m, ax_v):
+        ax.legend(fontsize="small")
+    live = LiveFigure(fig, [h_m, h_v, *titles])
+
+    def render(batch_size):
+        s = batch_statistics_summary(z, batch_size)
+        for h, values, bins in [(h_m, s["means"], bins_m), (h_v, np.clip(s["variances"], 0, v_max), bins_v)]:
+            counts = np.histogram(values, bins=bins)[0].astype(float)
+            h.set_data(counts / counts.max())
+        titles[0].set_text(f"batch means, m = {batch_size}")
+        titles[1].set_text(f"batch variances, m = {batch_size}")
+        return live.render(), format_batch_statistics(s)
 
     options = [2, 4, 8, 16, 32, 64, 128, 256, 512]
-    return widgets.interactive(update, batch_size=widgets.SelectionSlider(options=options, value=64, description="batch size"))
-
-
+    return _live_widget({"batch_size": widgets.SelectionSlider(options=options, value=64, description="batch size")}, render)
 # --- 06: the running average of the batch statistics ---------------------------------
 
 
@@ -373,16 +529,34 @@ def draw_ewa(values, beta, bias_correction=False, reference=None):
 def ewa_widget(values, reference=None):
     """A slider for the average's beta and a bias-correction toggle over one unit's batch means."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
-    def update(beta, bias_correction):
-        _, view = draw_ewa(values, beta, bias_correction, reference)
-        plt.show()
-        print(format_ewa(view))
+    values = np.asarray(values, dtype=float).ravel()
+    fig = _figure(9, 3.6)
+    ax = fig.add_subplot()
+    steps = np.arange(1, values.size + 1)
+    ax.plot(steps, values, ".", ms=3, color=PALETTE[0], alpha=0.5, label=r"batch mean $\mu^{\{t\}}$")
+    (line,) = ax.plot(steps, np.zeros_like(values), color=PALETTE[3], lw=2, label="running average")
+    if reference is not None:
+        ax.axhline(reference, color="k", ls="--", lw=1, label="mean over the whole training set")
+    lo, hi = np.quantile(values, [0.01, 0.99])
+    pad = 0.3 * (hi - lo)
+    ax.set(xlim=(0, values.size + 1), ylim=(min(lo, 0.0) - pad, max(hi, 0.0) + pad), xlabel="training step t",
+           ylabel="mean of one unit's z")  # fmt: skip
+    ax.legend(fontsize="small", loc="lower right")
+    title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
+    live = LiveFigure(fig, [line, title])
 
-    return widgets.interactive(
-        update,
-        beta=widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9,
-                                     description="beta"),  # fmt: skip
-        bias_correction=widgets.Checkbox(value=False, description="bias correction"),
+    def render(beta, bias_correction):
+        view = ewa_view(values, beta, bias_correction, reference)
+        line.set_ydata(view["average"])
+        title.set_text(f"running average, beta = {beta:g}" + (", bias-corrected" if bias_correction else ""))
+        return live.render(), format_ewa(view)
+
+    return _live_widget(
+        {
+            "beta": widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9,
+                                            description="beta"),  # fmt: skip
+            "bias_correction": widgets.Checkbox(value=False, description="bias correction"),
+        },
+        render,
     )

@@ -67,23 +67,26 @@ def test_printed_statistics_never_show_negative_zero(z_norm):
     assert "mean +0.000, std 1.000" in text and "-0.000" not in text
 
 
-def test_gamma_beta_widget_update_and_drawing(z_norm, capsys):
+def test_gamma_beta_widget_update_and_drawing(z_norm):
     w = gamma_beta_widget(z_norm)
-    names = [c.description for c in w.children[:2]]
-    assert names == ["gamma", "beta"]
-    w.f(gamma=2.0, beta=0.0)  # what a slider change calls
-    assert "std 2.000" in capsys.readouterr().out
+    assert [c.description for c in w.controls.values()] == ["gamma", "beta"]
+    first = w.image.value
+    assert bytes(first[:4]) == b"\x89PNG" and "std 1.000" in w.stats.value  # drawn at the default setting
+    w.controls["gamma"].value = 2.0  # what moving the slider does
+    assert "std 2.000" in w.stats.value and w.image.value != first
+    png, text = w.update(gamma=2.0, beta=1.0)
+    assert "mean +1.000, std 2.000" in text and png == bytes(w.image.value)
     fig, stats = draw_gamma_beta(z_norm, 2.0, 1.0)
     assert "saturated" in fig.axes[0].get_title()
     plt.close("all")
 
 
-def test_scale_ratio_widget_update(capsys):
+def test_scale_ratio_widget_update():
     w = scale_ratio_widget()
-    w.f(scale_ratio=20.0)
-    out = capsys.readouterr().out
-    assert "condition number: raw" in out and "steps to converge" in out
-    plt.close("all")
+    first = w.image.value
+    w.controls["scale_ratio"].value = 20.0
+    assert "condition number: raw" in w.stats.value and "steps to converge" in w.stats.value
+    assert w.image.value != first
 
 
 def test_quiz_answers_follow_the_lecture():

@@ -88,11 +88,12 @@ def test_two_examples_normalize_to_plus_minus_one(rng):
     np.testing.assert_array_equal(np.sign(out[:, 0]), -np.sign(out[:, 1]))
 
 
-def test_batch_size_widget(capsys):
+def test_batch_size_widget():
     z = np.random.default_rng(0).normal(0, 1, 1000)
     w = batch_size_widget(z)
-    w.f(batch_size=16)
-    assert "batch size 16:" in capsys.readouterr().out
+    assert "batch size 64:" in w.stats.value
+    w.controls["batch_size"].value = 16
+    assert "batch size 16:" in w.stats.value
     fig, s = draw_batch_statistics(z, 8)
     assert len(fig.axes) == 2 and s["batch_size"] == 8
     plt.close("all")

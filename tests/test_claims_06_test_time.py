@@ -134,7 +134,7 @@ def test_training_mode_forward_moves_running_stats_without_an_update(trained):
     assert all(np.array_equal(net.params[k], params[k]) for k in params)
 
 
-def test_ewa_widget_logic(capsys):
+def test_ewa_widget_logic():
     v = 1.0 + 0.3 * np.random.default_rng(0).standard_normal(400)
     plain, corrected = ewa_view(v, 0.99, False, 1.0), ewa_view(v, 0.99, True, 1.0)
     assert plain["average"][0] == pytest.approx(0.01 * v[0])  # starts near 0: the start-up bias
@@ -143,8 +143,11 @@ def test_ewa_widget_logic(capsys):
     assert abs(ewa_view(v, 0.9, False, 1.0)["final_error"]) < 0.3
     assert "-0.000" not in format_ewa(ewa_view(np.ones(50), 0.5, True, 1.0))
     w = ewa_widget(v, reference=1.0)
-    w.f(beta=0.95, bias_correction=True)
-    assert "average of the last ~20 steps" in capsys.readouterr().out
+    first = w.image.value
+    w.controls["beta"].value = 0.95
+    assert "average of the last ~20 steps" in w.stats.value
+    w.controls["bias_correction"].value = True
+    assert w.image.value != first
     fig, _ = draw_ewa(v, 0.9)
     assert fig.axes[0].get_title().startswith("Exponentially weighted")
     plt.close("all")

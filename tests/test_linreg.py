@@ -33,6 +33,30 @@ def test_gradient_descent_steps_follow_the_gradient(data):
     assert np.all(np.diff(costs) < 0)
 
 
+@pytest.mark.parametrize("lr_fraction", [0.3, 0.9, 1.05])
+def test_closed_form_matches_the_step_by_step_update(data, lr_fraction):
+    """The closed form against the plain loop w := w - lr * X (w^T X + b - y) / m."""
+    X, y = data
+    lr = lr_fraction * linreg.max_stable_learning_rate(X)
+    path, costs = linreg.gradient_descent(X, y, np.zeros(2), lr, 300)
+    w, m = np.zeros(2), X.shape[1]
+    for k in range(len(path)):
+        assert np.allclose(path[k], w, rtol=1e-9, atol=1e-12 * (1 + np.abs(w).max()))
+        assert costs[k] == pytest.approx(linreg.cost(w, X, y), rel=1e-9)
+        w = w - lr * X @ (w @ X + y.mean() - y) / m
+    if lr_fraction > 1:
+        assert len(path) < 301 and costs[-1] > 1e12 * costs[0]  # stopped once it blew up
+
+
+def test_stop_below_stops_at_the_first_step_under_the_target(data):
+    X, y = data
+    lr = 0.5 * linreg.max_stable_learning_rate(X)
+    _, full = linreg.gradient_descent(X, y, np.zeros(2), lr, 200)
+    target = full[37]
+    path, costs = linreg.gradient_descent(X, y, np.zeros(2), lr, 200, stop_below=target)
+    assert len(costs) == np.flatnonzero(full <= target)[0] + 1 and costs[-1] <= target
+
+
 def test_hessian_and_condition_number(data):
     X, _ = data
     H = linreg.hessian(X)
