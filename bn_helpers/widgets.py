@@ -171,8 +171,8 @@ def draw_scale_ratio(scale_ratio, **kw):
     return fig, view
 
 
-def scale_ratio_widget():
-    """A slider for the ratio of the two features' scales, redrawing both cost surfaces.
+def scale_ratio_widget(scale_ratio=10.0):
+    """A slider for the ratio of the two features' scales (starting at ``scale_ratio``), redrawing both cost surfaces.
 
     The slider view shows each bowl as an image of log10(excess cost) over a
     fixed window (the contour lines of :func:`draw_cost_contours` would cost
@@ -216,7 +216,7 @@ def scale_ratio_widget():
                 f"steps to converge: raw {raw['steps']}, normalized {nrm['steps']}")  # fmt: skip
         return live.render("jpeg"), text  # JPEG: two smooth colour images encode much faster than PNG
 
-    slider = widgets.FloatLogSlider(value=5, base=10, min=0, max=1.5, step=0.05, description="scale ratio")
+    slider = widgets.FloatLogSlider(value=scale_ratio, base=10, min=0, max=1.5, step=0.05, description="scale ratio")
     return _live_widget({"scale_ratio": slider}, render, fmt="jpeg")
 
 
@@ -288,8 +288,8 @@ def draw_gamma_beta(z_norm, gamma, beta, ax=None):
     return ax.figure, stats
 
 
-def gamma_beta_widget(z_norm):
-    """Sliders for gamma and beta over one unit's normalized values ``z_norm`` ``(m,)``."""
+def gamma_beta_widget(z_norm, gamma=1.0, beta=0.0):
+    """Sliders for gamma and beta (starting values given) over one unit's normalized values ``z_norm`` ``(m,)``."""
     import ipywidgets as widgets
 
     fig = _figure(7, 4)
@@ -314,8 +314,8 @@ def gamma_beta_widget(z_norm):
 
     return _live_widget(
         {
-            "gamma": widgets.FloatSlider(value=1.0, min=0.1, max=5.0, step=0.1, description="gamma"),
-            "beta": widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.1, description="beta"),
+            "gamma": widgets.FloatSlider(value=gamma, min=0.1, max=5.0, step=0.1, description="gamma"),
+            "beta": widgets.FloatSlider(value=beta, min=-5.0, max=5.0, step=0.1, description="beta"),
         },
         render,
     )
@@ -436,8 +436,8 @@ def draw_batch_statistics(z, batch_size, seed=0):
     return fig, s
 
 
-def batch_size_widget(z):
-    """A batch-size slider over one unit's values ``z`` ``(m,)``: how noisy are its batch statistics?
+def batch_size_widget(z, batch_size=64):
+    """A batch-size slider (starting at ``batch_size``) over one unit's values ``z`` ``(m,)``: how noisy are its batch statistics?
 
     Each histogram is scaled to its own peak, so its width, the point of the
     picture, shows at every batch size.
@@ -471,7 +471,8 @@ def batch_size_widget(z):
         return live.render(), format_batch_statistics(s)
 
     options = [2, 4, 8, 16, 32, 64, 128, 256, 512]
-    return _live_widget({"batch_size": widgets.SelectionSlider(options=options, value=64, description="batch size")}, render)
+    slider = widgets.SelectionSlider(options=options, value=batch_size, description="batch size")
+    return _live_widget({"batch_size": slider}, render)
 # --- 06: the running average of the batch statistics ---------------------------------
 
 
@@ -526,8 +527,8 @@ def draw_ewa(values, beta, bias_correction=False, reference=None):
     return fig, view
 
 
-def ewa_widget(values, reference=None):
-    """A slider for the average's beta and a bias-correction toggle over one unit's batch means."""
+def ewa_widget(values, reference=None, beta=0.9, bias_correction=False):
+    """A slider for the average's beta and a bias-correction toggle (starting values given) over one unit's batch means."""
     import ipywidgets as widgets
 
     values = np.asarray(values, dtype=float).ravel()
@@ -554,9 +555,9 @@ def ewa_widget(values, reference=None):
 
     return _live_widget(
         {
-            "beta": widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9,
+            "beta": widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=beta,
                                             description="beta"),  # fmt: skip
-            "bias_correction": widgets.Checkbox(value=False, description="bias correction"),
+            "bias_correction": widgets.Checkbox(value=bias_correction, description="bias correction"),
         },
         render,
     )
