@@ -63,7 +63,7 @@ class LiveFigure:
         return buf.getvalue()
 
 
-def _live_widget(controls, render, title=None, fmt="png"):
+def _live_widget(controls, render, fmt="png"):
     """Sliders, an image and a text line, wired together.
 
     ``render(**values)`` updates the figure's artists and returns ``(image bytes, text)``.
@@ -90,8 +90,7 @@ def _live_widget(controls, render, title=None, fmt="png"):
 
     for w in controls.values():
         w.observe(on_change, names="value")
-    parts = ([widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []) + [*controls.values(), image, stats]
-    box = widgets.VBox(parts)
+    box = widgets.VBox([*controls.values(), image, stats])
     box.controls, box.image, box.stats, box.update = controls, image, stats, update
     on_change(None)
     return box
