@@ -100,12 +100,20 @@ def gradient_descent(X, y, w0, learning_rate, steps, stop_below=None):
     return w_star + E[: last + 1] @ U.T, costs[: last + 1]
 
 
-def steps_to_converge(X, y, w0, learning_rate, tol=1e-6, max_steps=100_000):
-    """How many steps until ``J(w) - J(w*) <= tol * (J(w0) - J(w*))``; None if never within ``max_steps``."""
+def descend_until_converged(X, y, w0, learning_rate, tol=1e-6, max_steps=100_000):
+    """Gradient descent until ``J(w) - J(w*) <= tol * (J(w0) - J(w*))``.
+
+    Returns ``path`` ``(k + 1, n_x)`` and ``steps``: the number of steps it
+    took, or None if not within ``max_steps`` (or the run diverged).
+    """
     X, y = _check_xy(X, y)
     tol = check_scalar(tol, "tol", low=0.0, high=1.0, low_open=True, high_open=True)
     j_star = cost(optimum(X, y), X, y)
     target = j_star + tol * (cost(np.asarray(w0, dtype=float), X, y) - j_star)
-    _, costs = gradient_descent(X, y, w0, learning_rate, max_steps, stop_below=target)
-    hit = np.flatnonzero(costs <= target)
-    return int(hit[0]) if hit.size else None
+    path, costs = gradient_descent(X, y, w0, learning_rate, max_steps, stop_below=target)
+    return path, (len(costs) - 1 if costs[-1] <= target else None)
+
+
+def steps_to_converge(X, y, w0, learning_rate, tol=1e-6, max_steps=100_000):
+    """How many steps until ``J(w) - J(w*) <= tol * (J(w0) - J(w*))``; None if never within ``max_steps``."""
+    return descend_until_converged(X, y, w0, learning_rate, tol, max_steps)[1]

@@ -124,10 +124,7 @@ def scale_ratio_view(scale_ratio, m=200, seed=0, lr_fraction=0.9, tol=1e-6, max_
         w0 = np.zeros(2)
         lr = lr_fraction * linreg.max_stable_learning_rate(XX)
         w_star = linreg.optimum(XX, y)
-        j_star = linreg.cost(w_star, XX, y)
-        target = j_star + tol * (linreg.cost(w0, XX, y) - j_star)  # as in linreg.steps_to_converge
-        path, costs = linreg.gradient_descent(XX, y, w0, lr, max_steps, stop_below=target)
-        steps = len(path) - 1 if costs[-1] <= target else None
+        path, steps = linreg.descend_until_converged(XX, y, w0, lr, tol=tol, max_steps=max_steps)
         out[name] = dict(
             X=XX, y=y, w_star=w_star, kappa=linreg.condition_number(XX),
             learning_rate=lr, path=path, steps=steps,
