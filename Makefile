@@ -13,12 +13,14 @@ PYTEST_ARGS ?=
 # faster for the course's small matrices and independent of the core count.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help lab test unit nbval execute oracle bench data clean
+.PHONY: help lab test unit nbval matrix execute oracle bench data lock clean
 
 help:
 	@echo "make lab      set up .venv and open the course in JupyterLab (http://127.0.0.1, with a token)"
-	@echo "make test     set up .venv and run all tests: unit tests, then strict nbval over every notebook"
+	@echo "make test     set up .venv and run all tests: unit tests, strict nbval, the portability matrix"
 	@echo "make unit     unit tests only          make nbval    notebooks only"
+	@echo "make matrix   strict nbval in every environment of the matrix (ROWS=\"avx2 newest\" for some)"
+	@echo "make lock     refresh the pinned versions in requirements.txt and requirements-test.txt"
 	@echo "make execute  re-run notebooks in place (NOTEBOOKS=notebooks/02_....ipynb for one)"
 	@echo "make oracle   install PyTorch 2.13.0 (CPU), the conformance tests' oracle"
 	@echo "make bench    benchmarks against PyTorch (BENCH=\"kernel train\" for some parts); not part of make test"
@@ -29,14 +31,28 @@ $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; got " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
 
-# Stamps: reinstall only when the requirement files change.
+# Stamps: reinstall only when the pinned versions change. requirements.txt
+# (the course) and requirements-test.txt (course + test tools) are lock files
+# made from the ranges in requirements*.in and pyproject.toml by `make lock`.
 $(VENV)/.course-installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.course-installed
-	$(BIN)/python -m pip install -e ".[test]"
+$(VENV)/.test-installed: $(VENV)/.course-installed requirements-test.txt
+	$(BIN)/python -m pip install -r requirements-test.txt
 	touch $@
+
+# Refresh the pins: the newest versions the ranges allow, for every Python the
+# project supports (a universal lock: where versions must differ, e.g. numpy
+# for 3.11 and for 3.12+, each line carries its marker). Then run `make test`;
+# the matrix's `newest` row shows beforehand whether the pins can move.
+UV_VERSION := 0.13.8
+LOCK := $(BIN)/uv pip compile --universal --python-version 3.11 --quiet --custom-compile-command "make lock"
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(LOCK) --upgrade requirements.in -o requirements.txt
+	mkdir -p build && grep -v '^-e ' requirements.txt > build/course-pins.txt
+	$(LOCK) --upgrade requirements-test.in -c build/course-pins.txt -o requirements-test.txt
 
 # Jupyter refuses to run as root without --allow-root; containers and CI
 # machines often are root, so pass it there (and only there).
@@ -45,8 +61,17 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.course-installed
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
+# Everything: unit tests and strict nbval in the course environment, then
+# strict nbval (with the claims tests) in the other rows of the portability
+# matrix: MPLBACKEND=Agg, two emulated CPUs, the newest Python and packages.
 test: $(VENV)/.test-installed
 	$(ONE_THREAD) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tools/nbval_matrix.py --skip default
+
+# One or more rows by hand: make matrix ROWS="avx2 newest" (all rows without ROWS).
+ROWS ?=
+matrix: $(VENV)/.test-installed
+	$(BIN)/python tools/nbval_matrix.py $(ROWS)
 
 unit: $(VENV)/.test-installed
 	$(ONE_THREAD) $(BIN)/python -m pytest tests $(PYTEST_ARGS)
@@ -69,5 +94,5 @@ data: $(VENV)/.course-installed
 	$(BIN)/python data/build_data.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build
+	rm -rf $(VENV) .venv-newest .pytest_cache .hypothesis build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

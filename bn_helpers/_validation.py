@@ -80,6 +80,21 @@ def check_scalar(x, name: str, *, low=None, high=None, low_open=False, high_open
     return x
 
 
+def check_eps(eps) -> float:
+    """Batch norm's ``eps``: a float > 0."""
+    return check_scalar(eps, "eps", low=0.0, low_open=True)
+
+
+def check_scale_shift(Z: np.ndarray, gamma, beta):
+    """Batch norm's ``gamma`` and ``beta`` for ``Z`` ``(n_l, m)``: finite, ``(n_l, 1)``, in ``Z``'s dtype."""
+    n = Z.shape[0]
+    gamma = as_column(gamma, "gamma", n, Z.dtype)
+    beta = as_column(beta, "beta", n, Z.dtype)
+    check_finite(gamma, "gamma")
+    check_finite(beta, "beta")
+    return gamma, beta
+
+
 def check_int(x, name: str, *, low: int) -> int:
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {type(x).__name__}")

@@ -22,8 +22,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_column, as_matrix, check_finite, check_same_shape, check_scalar
+from ._validation import (
+    as_column,
+    as_matrix,
+    check_eps,
+    check_finite,
+    check_same_shape,
+    check_scalar,
+    check_scale_shift,
+)
 from .ewa import ewa_step
+from .fast import FastBatchNorm
 
 
 class BatchNormCache(NamedTuple):
@@ -36,19 +45,6 @@ class BatchNormCache(NamedTuple):
     inv_std: np.ndarray  # (n_l, 1) 1 / sqrt(var + eps)
     gamma: np.ndarray  # (n_l, 1)
     eps: float
-
-
-def _check_eps(eps) -> float:
-    return check_scalar(eps, "eps", low=0.0, low_open=True)
-
-
-def _check_params(Z: np.ndarray, gamma, beta):
-    n = Z.shape[0]
-    gamma = as_column(gamma, "gamma", n, Z.dtype)
-    beta = as_column(beta, "beta", n, Z.dtype)
-    check_finite(gamma, "gamma")
-    check_finite(beta, "beta")
-    return gamma, beta
 
 
 def batchnorm_forward(Z, gamma, beta, eps=1e-5):
@@ -78,8 +74,8 @@ def batchnorm_forward(Z, gamma, beta, eps=1e-5):
             f"with the batch's own mean and variance; got shape {Z.shape}. To normalize a single example, "
             f"use batchnorm_inference with running statistics (BatchNorm in eval mode)."
         )
-    gamma, beta = _check_params(Z, gamma, beta)
-    eps = _check_eps(eps)
+    gamma, beta = check_scale_shift(Z, gamma, beta)
+    eps = check_eps(eps)
 
     # Two passes (mean first, then the mean of squared deviations) rather than
     # E[z^2] - E[z]^2, which loses every digit when |mu| >> sigma.
@@ -196,7 +192,7 @@ def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps=1e-5):
     """
     Z = as_matrix(Z, "Z")
     check_finite(Z, "Z")
-    gamma, beta = _check_params(Z, gamma, beta)
+    gamma, beta = check_scale_shift(Z, gamma, beta)
     n = Z.shape[0]
     mean = as_column(running_mean, "running_mean", n, Z.dtype)
     var = as_column(running_var, "running_var", n, Z.dtype)
@@ -204,7 +200,7 @@ def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps=1e-5):
     check_finite(var, "running_var")
     if (var < 0).any():
         raise ValueError(f"running_var must be >= 0; got a minimum of {var.min()}")
-    eps = _check_eps(eps)
+    eps = check_eps(eps)
     scale = gamma / np.sqrt(var + eps)  # fold into one affine map: (n_l, 1)
     return scale * (Z - mean) + beta
 
@@ -254,7 +250,7 @@ class BatchNorm:
         if isinstance(n_units, bool) or not isinstance(n_units, (int, np.integer)) or n_units < 1:
             raise ValueError(f"n_units must be a positive integer; got {n_units!r}")
         n = int(n_units)
-        self.eps = _check_eps(eps)
+        self.eps = check_eps(eps)
         self.ewa_beta = check_scalar(ewa_beta, "ewa_beta", low=0.0, high=1.0, high_open=True)
         self.unbiased_running_var = bool(unbiased_running_var)
         self.gamma = np.ones((n, 1)) if gamma is None else as_column(gamma, "gamma", n)
@@ -263,8 +259,6 @@ class BatchNorm:
         self.running_var = np.ones((n, 1))
         self.training = True
         self.cache = None
-        from .fast import FastBatchNorm  # imported here: fast.py builds on this module
-
         self._kernel = FastBatchNorm()
 
     @property

@@ -27,8 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_matrix, check_finite, check_same_shape
-from .batchnorm import _check_eps, _check_params
+from ._validation import as_matrix, check_eps, check_finite, check_same_shape, check_scale_shift
 
 # Rows per block are chosen so that one block of one array is about this big.
 # Measured here (1024 x 4096, float64): 2 MB blocks ran in 30 ms, 128 KB blocks
@@ -90,8 +89,8 @@ class FastBatchNorm:
                 f"Z must have at least 2 examples (columns) in training mode; got shape {Z.shape}. "
                 f"For a single example use batchnorm_inference (BatchNorm in eval mode)."
             )
-        gamma, beta = _check_params(Z, gamma, beta)
-        eps = _check_eps(eps)
+        gamma, beta = check_scale_shift(Z, gamma, beta)
+        eps = check_eps(eps)
         Z_norm, out = self._buffer("Z_norm", Z, reuse), self._buffer("out", Z, reuse)
         mu = np.empty((n, 1), Z.dtype)
         var = np.empty((n, 1), Z.dtype)

@@ -14,7 +14,10 @@ def setup_notebook():
     One BLAS thread: the course's matrices are small, for which one thread is
     faster on a shared 2-core machine, and results then do not depend on the
     core count. Arrays print with 4 decimals so that last-bit differences
-    between CPUs do not change stored notebook outputs. Prints nothing.
+    between CPUs do not change stored notebook outputs. In a Jupyter kernel,
+    figures are shown inline even when ``MPLBACKEND`` names another backend
+    (many CI configurations set ``MPLBACKEND=Agg``, with which ``plt.show()``
+    would show nothing). Prints nothing.
     """
     global _blas_limit
     import matplotlib as mpl
@@ -23,6 +26,7 @@ def setup_notebook():
     from threadpoolctl import threadpool_limits
 
     _blas_limit = threadpool_limits(limits=1)
+    _show_figures_inline()
     np.set_printoptions(precision=4, suppress=True)
     mpl.rcParams.update(
         {
@@ -37,3 +41,23 @@ def setup_notebook():
             "image.cmap": "viridis",
         }
     )
+
+
+def _show_figures_inline():
+    """Select the inline backend when running in a Jupyter kernel; elsewhere do nothing.
+
+    A kernel picks up ``MPLBACKEND`` from its environment; a non-interactive
+    value there would make every ``plt.show()`` a silent no-op. Called before
+    the rcParams are set, because activating the backend may set its own.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: matplotlib's own choice stands
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:  # no shell, or a terminal IPython
+        return
+    import matplotlib as mpl
+
+    if "inline" not in mpl.get_backend():
+        shell.run_line_magic("matplotlib", "inline")

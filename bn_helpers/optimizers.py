@@ -39,15 +39,15 @@ class Optimizer:
                 f"grads must have the same names as params; missing {sorted(set(params) - set(grads))}, "
                 f"unexpected {sorted(set(grads) - set(params))}"
             )
+        grads = {name: np.asarray(grads[name]) for name in params}
         for name, p in params.items():
-            if not (isinstance(p, np.ndarray) and np.issubdtype(p.dtype, np.floating)):
+            if not (isinstance(p, np.ndarray) and p.dtype.kind == "f"):
                 raise TypeError(f"params[{name!r}] must be a float ndarray (updated in place); got {type(p).__name__}")
-            g = np.asarray(grads[name])
-            if g.shape != p.shape:
-                raise ValueError(f"grads[{name!r}] must have shape {p.shape} like params[{name!r}]; got {g.shape}")
+            if grads[name].shape != p.shape:
+                raise ValueError(f"grads[{name!r}] must have shape {p.shape} like params[{name!r}]; got {grads[name].shape}")
         self.t += 1
         for name, p in params.items():
-            p -= self._update(name, np.asarray(grads[name]))
+            p -= self._update(name, grads[name])
 
     def _update(self, name, g):
         raise NotImplementedError

@@ -49,8 +49,9 @@ def train(
     X_val, y_val : optional held-out data, evaluated alongside the training set
     eval_every : int or None
         Evaluate (in eval mode, on the whole training and validation sets)
-        every this many steps; default once per epoch. Step 0 is always
-        evaluated.
+        every this many steps; default once per epoch. Step 0 and the last
+        step are always evaluated, so a large value (e.g. the number of
+        steps) evaluates only at the start and the end.
     callback : callable ``callback(step, model)`` or None
         Called after every step (e.g. to record a unit's percentiles).
     drop_last : bool
@@ -124,20 +125,20 @@ def train(
                 if not np.isfinite(loss):
                     diverged = True
                     break
+                # A non-finite gradient or parameter makes the next loss non-finite, which the
+                # check above catches; checking every parameter at every step would cost more.
                 optimizer.step(model.params, grads)
-                # A non-finite gradient makes a non-finite parameter: one check covers both.
-                if not all(np.isfinite(p).all() for p in model.params.values()):
-                    diverged = True
-                    break
                 if callback is not None:
                     callback(step, model)
-                if step % eval_every == 0:
+                if step % eval_every == 0 or step == total:
                     evaluate(step)
                 bar.update(step, f"loss {loss:.3g}")
                 if step >= total:
                     break
             if diverged or step >= total:
                 break
+    if not diverged and not all(np.isfinite(p).all() for p in model.params.values()):
+        diverged = True  # the last step made a parameter NaN or inf
     out = {k: np.asarray(v) for k, v in history.items()}
     out["diverged"] = diverged
     return out

@@ -403,9 +403,9 @@ def batch_statistics_summary(z, batch_size, seed=0):
 def format_batch_statistics(s):
     return (
         f"batch size {s['batch_size']}: {len(s['means'])} batches\n"
-        f"std of the batch means:  {s['mean_std']:.3f} (theory, about sigma / sqrt(m): {s['predicted_mean_std']:.3f})\n"
-        f"mean of batch variances: {s['variance_mean']:.3f} (theory, about (m - 1) / m * sigma^2: "
-        f"{s['predicted_variance_mean']:.3f}; sigma^2 = {s['sigma2']:.3f})"
+        f"std of the batch means:  {s['mean_std']:.3f} (theory: {s['predicted_mean_std']:.3f})\n"
+        f"mean of batch variances: {s['variance_mean']:.3f} (theory: {s['predicted_variance_mean']:.3f}; "
+        f"sigma^2 = {s['sigma2']:.3f})"
     )
 
 

@@ -30,7 +30,7 @@ def runs(digits):
         net = MLP(SIZES, batchnorm=bn, rng=np.random.default_rng(1), activation="sigmoid")
         start = activation_inputs(net, X)
         h = train(net, GradientDescent(2.0), X, y, epochs=250, X_val=Xt, y_val=yt, eval_every=10)
-        out[bn] = dict(h=h, start=start, end=activation_inputs(net, X))
+        out[bn] = dict(h=h, start=start, end=activation_inputs(net, X), net=net)
     return out
 
 
@@ -82,6 +82,20 @@ def test_hidden_distributions_drift_without_batchnorm(runs):
     for l in (1, 2, 3):
         assert abs(bn["end"][l].mean()) < 0.1 and 0.9 < bn["end"][l].std() < 1.2
     assert bn["end"][4].std() > 1.4  # the last hidden layer widened, through gamma4
+
+
+def test_layer4_humps_are_in_z_norm_not_made_by_gamma_and_beta(runs, digits):
+    net = runs[True]["net"]
+    g4, b4 = net.params["gamma4"].ravel(), net.params["beta4"].ravel()
+    assert 1.3 < g4.min() and g4.max() < 2.0  # every unit widened, by about the same factor
+    assert abs(b4.mean() + 0.19) < 0.05 and b4.std() < 0.1  # and shifted about alike
+    net.forward(digits[0])
+    z_norm4 = net.bn[4].cache.Z_norm
+    # Two humps before gamma and beta: fewer values near 0 than a normal's 38%, kurtosis below 3.
+    assert np.mean(np.abs(z_norm4) < 0.5) < 0.32
+    assert np.median((z_norm4**4).mean(axis=1)) < 2.3
+    for l in (1, 2, 3):  # the other layers are not two-humped
+        assert np.median((net.bn[l].cache.Z_norm ** 4).mean(axis=1)) > 2.2
 
 
 def test_relu_with_he_init_gains_nothing_here(digits):

@@ -75,7 +75,16 @@ def test_eval_every_and_callback(digits):
         callback=lambda step, m: calls.append((step, m is model)),
     )  # fmt: skip
     assert calls == [(s, True) for s in range(1, 9)]
-    np.testing.assert_array_equal(h["step"], [0, 3, 6])
+    np.testing.assert_array_equal(h["step"], [0, 3, 6, 8])  # every 3 steps, and always the last
+
+
+def test_a_large_eval_every_evaluates_only_the_start_and_the_end(digits):
+    Xtr, ytr, Xte, yte = digits
+    model = MLP([64, 16, 10], batchnorm=True, rng=np.random.default_rng(0))
+    h = train(model, Adam(0.01), Xtr, ytr, epochs=3, batch_size=100, rng=np.random.default_rng(1),
+              X_val=Xte, y_val=yte, eval_every=10**9)  # fmt: skip
+    np.testing.assert_array_equal(h["step"], [0, 39])  # 13 batches of 1,297 examples, 3 epochs
+    assert h["val_acc"][-1] == model.evaluate(Xte, yte)[1]  # the end is the trained model
 
 
 def test_divergence_is_detected_and_reported(digits):
@@ -105,4 +114,4 @@ def test_max_steps_stops_mid_epoch(digits):
     model = MLP([64, 16, 10], batchnorm=True, rng=rng)
     h = train(model, Adam(0.01), Xtr, ytr, epochs=10, batch_size=64, rng=rng, max_steps=25, eval_every=10)
     assert len(h["batch_loss"]) == 25
-    np.testing.assert_array_equal(h["step"], [0, 10, 20])
+    np.testing.assert_array_equal(h["step"], [0, 10, 20, 25])
