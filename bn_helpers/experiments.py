@@ -61,3 +61,66 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     out = {k: np.asarray(v) for k, v in rec.items()}
     out.update(history=history, model=model)
     return out
+
+
+NOISE_VARIANTS = ("without batch norm", "batch norm", "noisy batch norm")
+
+
+def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed, steps=840, learning_rate=0.5, probe_every=140,
+                        step_sizes=np.linspace(0.25, 2.0, 8), lengths=np.linspace(0.125, 1.0, 8), probe_size=60,
+                        noise_samples=4):  # fmt: skip
+    """Santurkar et al. (2018) on the Figure 1 network: does batch norm work despite injected covariate shift?
+
+    Trains the network of :func:`figure1` (weights std 0.1, mini-batches of 60,
+    plain SGD) ``without batch norm``, with ``batch norm``, or with ``noisy
+    batch norm`` (:class:`~bn_helpers.landscape.NoisyBatchNorm`: a random
+    per-unit scale in [1/2, 2] and shift in [-1, 1] after every batch-norm
+    layer, redrawn each step). ``seed`` draws the weights, ``100 + seed`` the
+    order of the mini-batches, ``50 + seed`` the noise of training and
+    ``150 + seed`` the noise held along the probes (so probing changes no
+    training run).
+
+    At every step it records the batch mean of each unit's input to the last
+    hidden layer's sigmoid; every ``probe_every`` steps it probes the loss
+    along the gradient on the first ``probe_size`` training examples, both
+    with learning-rate steps ``eta * g`` (``step_sizes``) and with steps of
+    equal length (``lengths``), the noise held fixed along each probe and
+    averaged over ``noise_samples`` draws.
+
+    Returns
+    -------
+    dict with ``accuracy`` (test accuracy after ``steps`` steps, in eval mode),
+    ``moves`` (the mean over units and steps of ``|mean_t - mean_{t-1}|``),
+    ``probes`` (a list of ``(by_step_size, by_length)`` results of
+    :func:`~bn_helpers.landscape.probe_gradient_direction`), ``probe_steps``
+    (the step of each probe), ``history``.
+    """
+    from .landscape import add_batchnorm_noise, probe_gradient_direction
+
+    if variant not in NOISE_VARIANTS:
+        raise ValueError(f"variant must be one of {NOISE_VARIANTS}; got {variant!r}")
+    model = MLP([X.shape[0], 100, 100, 100, int(y.max()) + 1], batchnorm=variant != "without batch norm",
+                rng=np.random.default_rng(seed), activation="sigmoid", weight_scale=0.1)  # fmt: skip
+    samples = 1
+    if variant == "noisy batch norm":
+        add_batchnorm_noise(model, np.random.default_rng(50 + seed), scale_max=2.0, shift_max=1.0)
+        samples = noise_samples
+    key = "Z3" if variant == "without batch norm" else "Z_tilde3"  # what the last sigmoid sees
+    probe_X, probe_y = X[:, :probe_size], y[:probe_size]
+    probe_rng = np.random.default_rng(150 + seed)
+    means, probes, probe_steps = [], [], []
+
+    def record(step, m):
+        means.append(m.hidden[key].mean(axis=1))
+        if step % probe_every == 0:
+            probe_steps.append(step)
+            probes.append(tuple(probe_gradient_direction(m, probe_X, probe_y, s, unit_direction=unit,
+                                                         noise_samples=samples, rng=probe_rng)
+                                for s, unit in [(step_sizes, False), (lengths, True)]))  # fmt: skip
+
+    epochs = -(-steps // (X.shape[1] // 60))
+    history = train(model, GradientDescent(learning_rate), X, y, epochs=epochs, batch_size=60, max_steps=steps,
+                    rng=np.random.default_rng(100 + seed), X_val=X_test, y_val=y_test, drop_last=True,
+                    callback=record, eval_every=10**9)  # fmt: skip
+    return dict(accuracy=history["val_acc"][-1], moves=float(np.abs(np.diff(means, axis=0)).mean()), probes=probes,
+                probe_steps=np.array(probe_steps), history=history)  # fmt: skip

@@ -8,13 +8,21 @@ Normalization Help Optimization?".
   covariate shift cannot be the whole reason batch norm helps.
 - :func:`probe_gradient_direction` measures how the loss and its gradient
   change along the current gradient direction: how far a step can be trusted.
+  With ``unit_direction=True`` it compares networks at equal step *lengths*,
+  as Santurkar et al.'s "effective smoothness" does, so that a network with a
+  larger gradient is not simply probed further away. The noise of a
+  :class:`NoisyBatchNorm` is held fixed along each probe (and the probe is
+  repeated over several noise draws), so the probe measures the landscape,
+  not the noise.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_generator, check_scalar
+from contextlib import contextmanager
+
+from ._validation import as_float_array, check_generator, check_int, check_scalar
 from .batchnorm import BatchNorm
 
 
@@ -24,7 +32,8 @@ class NoisyBatchNorm(BatchNorm):
     ``out = s * z_tilde + t``, with ``s ~ U(1 / scale_max, scale_max)`` and
     ``t ~ U(-shift_max, shift_max)`` per unit (shape ``(n_l, 1)``): a non-zero
     mean and non-unit variance that change every step. Eval mode adds no noise.
-    The backward pass goes through the same ``s``.
+    The backward pass goes through the same ``s``. While ``held_noise`` is set
+    (see :func:`noise_held`), that ``(s, t)`` is used instead of a new draw.
     """
 
     def __init__(self, n_units, rng, scale_max=2.0, shift_max=1.0, **kwargs):
@@ -33,19 +42,46 @@ class NoisyBatchNorm(BatchNorm):
         self.scale_max = check_scalar(scale_max, "scale_max", low=1.0)
         self.shift_max = check_scalar(shift_max, "shift_max", low=0.0)
         self.noise_scale = None
+        self.held_noise = None
+
+    def draw_noise(self, rng=None):
+        """A new ``(s, t)``, each ``(n_l, 1)``, from ``rng`` (default: the layer's own generator)."""
+        rng = self.rng if rng is None else rng
+        n = self.n_units
+        return (rng.uniform(1.0 / self.scale_max, self.scale_max, (n, 1)),
+                rng.uniform(-self.shift_max, self.shift_max, (n, 1)))  # fmt: skip
 
     def forward(self, Z):
         out = super().forward(Z)
         if not self.training:
             return out
-        n = self.n_units
-        self.noise_scale = self.rng.uniform(1.0 / self.scale_max, self.scale_max, (n, 1))
-        return self.noise_scale * out + self.rng.uniform(-self.shift_max, self.shift_max, (n, 1))
+        self.noise_scale, shift = self.held_noise if self.held_noise is not None else self.draw_noise()
+        return self.noise_scale * out + shift
 
     def backward(self, dZ_out):
         if self.noise_scale is None:
             raise RuntimeError("NoisyBatchNorm.backward needs a training-mode forward pass first")
         return super().backward(as_float_array(dZ_out, "dZ_out") * self.noise_scale)
+
+
+@contextmanager
+def noise_held(model, rng):
+    """Inside the block, every :class:`NoisyBatchNorm` of ``model`` reuses one noise draw from ``rng``.
+
+    For looking at one fixed network: without it, each forward pass would see
+    different noise, and two passes with the same weights would disagree.
+    ``rng`` is not the layers' own generator, so looking does not change the
+    noise that training sees afterwards.
+    """
+    check_generator(rng)
+    noisy = [bn for bn in model.bn.values() if isinstance(bn, NoisyBatchNorm)]
+    for bn in noisy:
+        bn.held_noise = bn.draw_noise(rng)
+    try:
+        yield model
+    finally:
+        for bn in noisy:
+            bn.held_noise = None
 
 
 def add_batchnorm_noise(model, rng, scale_max=2.0, shift_max=1.0):
@@ -66,35 +102,67 @@ def add_batchnorm_noise(model, rng, scale_max=2.0, shift_max=1.0):
     return model
 
 
-def probe_gradient_direction(model, X, y, step_sizes):
-    """Loss and gradient at ``w - eta * g`` for each ``eta``, where ``g`` is the gradient at ``w``.
+def probe_gradient_direction(model, X, y, steps, *, unit_direction=False, noise_samples=1, rng=None):
+    """Loss and gradient at points along the gradient ``g`` of the loss at the current weights ``w``.
 
-    Evaluated on one batch ``(X, y)`` in training mode. Parameters and
-    running statistics are restored afterwards (the forward caches are those
-    of the last probe; the next forward pass replaces them).
+    Evaluated on one batch ``(X, y)`` in training mode. With
+    ``unit_direction=False`` the points are ``w - eta * g`` for each ``eta`` in
+    ``steps`` (step sizes, as a learning rate would take them); with
+    ``unit_direction=True`` they are ``w - d * g / ||g||`` for each distance
+    ``d`` in ``steps``, so every network is probed at the same step lengths.
+    A :class:`NoisyBatchNorm`'s noise is held fixed along one probe (the same
+    draw for ``g`` and for every point); with ``noise_samples > 1`` the probe
+    is repeated with new draws and the results averaged. ``rng``, a
+    ``np.random.Generator``, draws that noise (required when the model has a
+    :class:`NoisyBatchNorm`; the layers' own generators are left untouched, so
+    probing during training does not change the training). Parameters and
+    running statistics are restored afterwards.
 
     Returns
     -------
-    dict with ``losses`` ``(k,)`` (the loss at each step size),
-    ``grad_change`` ``(k,)`` (``||grad(w - eta g) - grad(w)||``), and
-    ``grad_norm`` (``||g||``), all over every parameter together.
+    dict with ``distances`` ``(k,)`` (how far each point is from ``w``),
+    ``losses`` ``(k,)``, ``grad_change`` ``(k,)`` (``||grad(point) - g||``,
+    over every parameter together), ``smoothness`` (the largest
+    ``grad_change / distance``, Santurkar et al.'s effective smoothness;
+    points at distance 0 are left out) and ``grad_norm`` (``||g||``), each
+    averaged over the noise samples.
     """
-    etas = as_float_array(step_sizes, "step_sizes").ravel()
-    if etas.size == 0 or (etas < 0).any():
-        raise ValueError(f"step_sizes must be a non-empty sequence of values >= 0; got {step_sizes!r}")
+    steps = as_float_array(steps, "steps").ravel()
+    if steps.size == 0 or (steps < 0).any():
+        raise ValueError(f"steps must be a non-empty sequence of values >= 0; got {list(steps)!r}")
+    samples = check_int(noise_samples, "noise_samples", low=1)
+    if any(isinstance(bn, NoisyBatchNorm) for bn in model.bn.values()):
+        check_generator(rng, "rng (which draws the noise held along the probe)")
+    else:
+        samples, rng = 1, np.random.default_rng(0)  # nothing to draw: one probe says it all
+    runs = []
+    for _ in range(samples):
+        with noise_held(model, rng):
+            runs.append(_probe_once(model, X, y, steps, unit_direction))
+    return {k: np.mean([r[k] for r in runs], axis=0) for k in runs[0]}
+
+
+def _probe_once(model, X, y, steps, unit_direction):
     start = {k: v.copy() for k, v in model.params.items()}
     with model.running_stats_kept():
         try:
             _, g0 = model.loss_and_grads(X, y)
             flat0 = np.concatenate([g.ravel() for g in g0.values()])
+            norm = float(np.linalg.norm(flat0))
+            scale = steps / norm if unit_direction else steps  # multiples of g
             losses, changes = [], []
-            for eta in etas:
+            for a in scale:
                 for k, p in model.params.items():
-                    p[...] = start[k] - eta * g0[k]
+                    p[...] = start[k] - a * g0[k]
                 loss, g = model.loss_and_grads(X, y)
                 losses.append(loss)
                 changes.append(np.linalg.norm(np.concatenate([v.ravel() for v in g.values()]) - flat0))
         finally:
             for k, p in model.params.items():
                 p[...] = start[k]
-    return dict(losses=np.array(losses), grad_change=np.array(changes), grad_norm=float(np.linalg.norm(flat0)))
+    distances = scale * norm
+    changes = np.array(changes)
+    moved = distances > 0
+    smoothness = float((changes[moved] / distances[moved]).max()) if moved.any() else 0.0
+    return dict(distances=distances, losses=np.array(losses), grad_change=changes, smoothness=smoothness,
+                grad_norm=norm)  # fmt: skip

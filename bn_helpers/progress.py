@@ -62,7 +62,13 @@ class ProgressBar:
         if self._box is None:
             return
         self._handle.update({}, raw=True)
-        self._box.close()
+        # Close every model the bar made (box, bar, label and their layouts and
+        # styles): a closed model is dropped from the widget state a saved
+        # notebook keeps, so finished bars do not pile up in the file.
+        for w in (self._box, self._bar, self._label):
+            for model in (w, getattr(w, "layout", None), getattr(w, "style", None)):
+                if model is not None:
+                    model.close()
         self._box = None
 
     def __enter__(self):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bn_helpers import MLP, BatchNorm
-from bn_helpers.landscape import NoisyBatchNorm, add_batchnorm_noise, probe_gradient_direction
+from bn_helpers.landscape import NoisyBatchNorm, add_batchnorm_noise, noise_held, probe_gradient_direction
 
 
 def test_noisy_batchnorm_is_batchnorm_then_the_recorded_affine_noise(rng):
@@ -56,5 +56,62 @@ def test_probe_restores_the_model_and_starts_at_the_current_loss(rng):
     for k, v in net.params.items():
         np.testing.assert_array_equal(v, before[k])
     np.testing.assert_array_equal(net.bn[1].running_mean, running)
-    with pytest.raises(ValueError, match="step_sizes"):
+    with pytest.raises(ValueError, match="steps must be a non-empty sequence of values >= 0"):
         probe_gradient_direction(net, X, y, [-1.0])
+
+
+@pytest.mark.parametrize("kind", ["plain", "bn", "noisy"])
+def test_a_probe_at_step_zero_reports_no_change_for_every_variant(kind, rng):
+    """The probe measures the landscape, not the noise: standing still changes nothing."""
+    net = MLP([5, 7, 7, 3], batchnorm=kind != "plain", rng=rng, activation="sigmoid")
+    if kind == "noisy":
+        add_batchnorm_noise(net, np.random.default_rng(3))
+    X, y = rng.standard_normal((5, 20)), rng.integers(0, 3, 20)
+    for unit in (False, True):
+        r = probe_gradient_direction(net, X, y, [0.0, 0.0, 0.5], unit_direction=unit, noise_samples=3,
+                                     rng=np.random.default_rng(4))
+        assert r["grad_change"][0] == 0.0 and r["grad_change"][1] == 0.0
+        assert r["losses"][0] == r["losses"][1]
+        assert r["grad_change"][2] > 0
+
+
+def test_unit_direction_probes_at_equal_step_lengths(rng):
+    net = MLP([4, 6, 3], batchnorm=True, rng=rng, activation="tanh")
+    X, y = rng.standard_normal((4, 16)), rng.integers(0, 3, 16)
+    by_length = probe_gradient_direction(net, X, y, [0.1, 0.2], unit_direction=True)
+    np.testing.assert_allclose(by_length["distances"], [0.1, 0.2])
+    by_size = probe_gradient_direction(net, X, y, [0.1, 0.2])
+    np.testing.assert_allclose(by_size["distances"], [0.1 * by_size["grad_norm"], 0.2 * by_size["grad_norm"]])
+    # the same point reached both ways gives the same loss
+    same = probe_gradient_direction(net, X, y, [0.1 / by_size["grad_norm"]])
+    assert same["losses"][0] == pytest.approx(by_length["losses"][0])
+    assert by_length["smoothness"] == pytest.approx(max(by_length["grad_change"] / [0.1, 0.2]))
+
+
+def test_noise_held_fixes_the_noise_and_releases_it(rng):
+    net = add_batchnorm_noise(MLP([4, 6, 3], batchnorm=True, rng=rng), np.random.default_rng(0))
+    X = rng.standard_normal((4, 10))
+    with noise_held(net, np.random.default_rng(1)):
+        a, b = net.forward(X).copy(), net.forward(X).copy()
+    np.testing.assert_array_equal(a, b)
+    assert net.bn[1].held_noise is None
+    assert not np.allclose(net.forward(X), net.forward(X))
+
+
+def test_probing_a_noisy_network_needs_its_own_generator_and_changes_no_training(rng):
+    X, y = rng.standard_normal((5, 30)), rng.integers(0, 3, 30)
+
+    def trained(probe):
+        net = add_batchnorm_noise(MLP([5, 7, 3], batchnorm=True, rng=np.random.default_rng(0)), np.random.default_rng(1))
+        for _ in range(3):
+            if probe:
+                probe_gradient_direction(net, X, y, [0.1], noise_samples=2, rng=np.random.default_rng(2))
+            loss, grads = net.loss_and_grads(X, y)
+            for k, p in net.params.items():
+                p -= 0.1 * grads[k]
+        return net.params["W1"]
+
+    np.testing.assert_array_equal(trained(False), trained(True))
+    net = add_batchnorm_noise(MLP([5, 7, 3], batchnorm=True, rng=rng), np.random.default_rng(1))
+    with pytest.raises(TypeError, match="rng .which draws the noise held along the probe. must be a numpy Generator"):
+        probe_gradient_direction(net, X, y, [0.1])

@@ -73,6 +73,8 @@ def test_execution_is_reproducible_and_clean(executed_notebook):
     assert training[0] == {"data": {}, "metadata": {}, "output_type": "display_data"}
     assert training[-1]["text"][0].startswith("final training loss ")
     assert "0x" in "".join(code[2]["outputs"][0]["text"])
+    # the finished bar's widget models are not saved in the notebook either
+    assert "widgets" not in nb["metadata"]
 
 
 def test_strict_nbval_passes_on_the_stored_notebook(executed_notebook):
@@ -91,3 +93,23 @@ def test_strict_nbval_fails_when_a_stored_number_is_edited(executed_notebook, tm
     result = run(nbval_command(edited), cwd=edited.parent)
     assert result.returncode == 1, result.stdout[-3000:]
     assert "1 failed, 2 passed" in result.stdout
+
+
+def test_saved_widget_state_keeps_what_outputs_show_and_what_it_refers_to():
+    import nbformat
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from execute_notebooks import WIDGET_STATE, WIDGET_VIEW, prune_widget_state
+
+    def model(name, **state):
+        return {"model_name": name, "model_module": "@jupyter-widgets/controls", "model_module_version": "2.0.0",
+                "state": state}  # fmt: skip
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("w", outputs=[nbformat.v4.new_output(
+        "display_data", data={WIDGET_VIEW: {"model_id": "aa", "version_major": 2, "version_minor": 0}})])]  # fmt: skip
+    nb.metadata["widgets"] = {WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {
+        "aa": model("VBoxModel", children=["IPY_MODEL_bb"]), "bb": model("FloatSliderModel", layout="IPY_MODEL_cc"),
+        "cc": model("LayoutModel"), "dd": model("IntProgressModel")}}}  # fmt: skip
+    prune_widget_state(nb)
+    assert sorted(nb.metadata["widgets"][WIDGET_STATE]["state"]) == ["aa", "bb", "cc"]

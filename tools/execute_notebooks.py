@@ -2,13 +2,18 @@
 
 Used by ``make execute``. Each notebook runs in a new kernel of the current
 Python environment with a per-cell time limit and no per-cell timestamps, so a
-re-run changes only what the code computes. Prints each notebook's time.
+re-run changes only what the code computes. The saved widget state keeps only
+the widgets that a stored output shows (and the models they refer to), as a
+front end would: finished progress bars and other closed widgets are dropped.
+Prints each notebook's time.
 
     python tools/execute_notebooks.py notebooks/02_implementing_batch_norm.ipynb
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,6 +22,28 @@ import nbformat
 from nbclient import NotebookClient
 
 CELL_TIMEOUT_S = 300
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def prune_widget_state(nb) -> None:
+    """Keep the saved state of the widgets shown in outputs, and of every model they refer to."""
+    saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
+    if not saved:
+        return
+    state = saved["state"]
+    todo = [o["data"][WIDGET_VIEW]["model_id"] for c in nb.cells for o in c.get("outputs", [])
+            if WIDGET_VIEW in o.get("data", {})]  # fmt: skip
+    keep = set()
+    while todo:
+        model_id = todo.pop()
+        if model_id in keep or model_id not in state:
+            continue
+        keep.add(model_id)
+        todo += re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(state[model_id]))
+    saved["state"] = {k: v for k, v in state.items() if k in keep}
+    if not keep:
+        del nb.metadata["widgets"]
 
 
 def execute(path: Path) -> float:
@@ -31,6 +58,7 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    prune_widget_state(nb)
     nbformat.write(nb, path)
     return elapsed
 
