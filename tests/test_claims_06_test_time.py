@@ -151,3 +151,21 @@ def test_ewa_widget_logic():
     fig, _ = draw_ewa(v, 0.9)
     assert fig.axes[0].get_title().startswith("Exponentially weighted")
     plt.close("all")
+
+
+def test_the_slider_unit_shows_the_lag_and_the_start_up_bias(trained):
+    """Notebook 06 follows layer 2's unit farthest from a mean of 0, where both effects of a large beta show."""
+    population_mean = trained["population"][2][0][:, 0]
+    unit = int(np.argmax(np.abs(population_mean)))
+    means = np.array([mu_t[unit, 0] for mu_t in trained["rec"][2][0]])
+    ref = population_mean[unit]
+    assert abs(ref) > 2.0  # far from 0, where the running mean starts
+    err = {b: abs(ewa_view(means, b, False, ref)["final_error"]) for b in (0.5, 0.9, 0.99)}
+    assert err[0.99] > 2 * max(err[0.5], err[0.9])  # the lag: for this unit 0.99 ends furthest away
+    plain, corrected = ewa_view(means, 0.99, False)["average"], ewa_view(means, 0.99, True)["average"]
+    early = means[:50].mean()
+    assert abs(plain[49] - early) > 0.3 * abs(early)  # start-up bias: still far from the data at step 50
+    assert abs(corrected[49] - early) < 0.1 * abs(early)  # corrected: near it
+    assert abs(plain[-1] - corrected[-1]) > 0.02  # and the toggle still moves the final value
+    # the other layer-1 units would show nothing: their means are all 0
+    assert np.abs(trained["population"][1][0]).max() < 1e-12

@@ -84,3 +84,19 @@ def test_default_biased_running_var_differs_from_torch(torch, rng):
     ours.forward(Z)
     theirs(torch.tensor(Z.T))
     np.testing.assert_allclose(ours.running_var.ravel() * 4 / 3, theirs.running_var.numpy(), rtol=1e-12)
+
+
+def test_the_pytorch_line_notebook_02_prints_runs_as_printed(torch, rng):
+    """Notebook 02 shows one PyTorch line equal to batchnorm_forward; it must run when pasted."""
+    import json
+    import re
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "02_implementing_batch_norm.ipynb").read_text())
+    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    lines = re.findall(r"```python\n(torch\.nn\.functional\.batch_norm\(.*\))\n```", text)
+    assert len(lines) == 1, lines
+    Z = rng.normal(2.0, 3.0, (5, 9))
+    gamma, beta = nontrivial_params(rng, 5)
+    got = eval(lines[0], {"torch": torch, "Z": Z, "gamma": gamma, "beta": beta})  # noqa: S307 (our own notebook)
+    np.testing.assert_allclose(got, batchnorm_forward(Z, gamma, beta)[0], rtol=1e-12, atol=1e-12)

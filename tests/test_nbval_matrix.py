@@ -1,0 +1,76 @@
+"""The portability matrix's runner: its rows, and how it decides what a row can do on this machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import nbval_matrix as matrix  # noqa: E402
+
+
+def row(name):
+    return next(r for r in matrix.ROWS if r.name == name)
+
+
+def test_the_rows_cover_the_backend_two_cpus_and_the_newest_python():
+    assert [r.name for r in matrix.ROWS] == ["default", "agg", "avx2", "sse4", "newest"]
+    assert row("agg").env == {"MPLBACKEND": "Agg"}
+    assert row("avx2").disable_numpy == ("X86_V4",) and row("avx2").env["OPENBLAS_CORETYPE"] == "Haswell"
+    assert row("sse4").disable_numpy == ("X86_V4", "X86_V3")
+    assert row("newest").newest_python
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "nbval_matrix.py"), "--list"], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    assert "NPY_DISABLE_CPU_FEATURES=X86_V4,X86_V3" in out and "OPENBLAS_CORETYPE=Nehalem" in out
+
+
+def test_every_row_runs_the_notebooks_and_cpu_rows_the_claims_tests():
+    targets = matrix.targets(row("avx2"))
+    assert targets[0] == "notebooks" and "tests/test_claims_05_why_batch_norm_works.py" in targets
+    assert matrix.targets(row("agg")) == ["notebooks"]
+
+
+def test_an_unknown_row_is_refused():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "nbval_matrix.py"), "avx3"], capture_output=True, text=True)
+    assert result.returncode == 2 and "unknown row(s) ['avx3']" in result.stderr
+
+
+def test_cpu_rows_are_skipped_off_x86(monkeypatch):
+    monkeypatch.setattr(matrix.platform, "machine", lambda: "arm64")
+    with pytest.raises(matrix.Skip, match="emulates an x86-64 CPU; this machine is arm64"):
+        matrix.cpu_env(row("avx2"), Path(sys.executable))
+    assert matrix.cpu_env(row("agg"), Path(sys.executable)) == {"MPLBACKEND": "Agg"}
+
+
+def test_only_features_the_cpu_has_are_switched_off(monkeypatch):
+    """numpy warns about disabling a feature the CPU lacks, and the warning would land in a cell's stderr."""
+    monkeypatch.setattr(matrix.platform, "machine", lambda: "x86_64")
+    seen = []
+
+    def fake_probe(python, env):
+        seen.append(dict(env))
+        return {"features": {"AVX512F": False, "AVX2": True}, "exp": "baseline(X86_V2)", "core": env.get("OPENBLAS_CORETYPE"),
+                "stderr": ""}  # fmt: skip
+
+    monkeypatch.setattr(matrix, "probe", fake_probe)
+    env = matrix.cpu_env(row("sse4"), Path(sys.executable))
+    assert env == {"OPENBLAS_CORETYPE": "Nehalem", "NPY_DISABLE_CPU_FEATURES": "X86_V3"}
+
+
+def test_a_cpu_row_that_does_not_switch_is_an_error(monkeypatch):
+    monkeypatch.setattr(matrix.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(matrix, "probe", lambda python, env: {"features": {"AVX512F": True, "AVX2": True},
+                                                              "exp": "X86_V4", "core": "SkylakeX", "stderr": ""})  # fmt: skip
+    with pytest.raises(RuntimeError, match="OpenBLAS runs 'SkylakeX' kernels, not 'Haswell'"):
+        matrix.cpu_env(row("avx2"), Path(sys.executable))
+
+
+def test_the_newest_row_is_skipped_without_a_newer_python(monkeypatch):
+    monkeypatch.setattr(matrix, "newest_interpreter", lambda: (Path(sys.executable), (3, 11)))
+    monkeypatch.setattr(matrix, "python_version", lambda exe: (3, 11))
+    with pytest.raises(matrix.Skip, match=r"the newest Python here \(3.11\) is the course's own"):
+        matrix.newest_venv(print)
