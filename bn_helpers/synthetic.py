@@ -11,9 +11,10 @@ def make_two_scale_regression(m, rng, scale_ratio=100.0, noise=0.1, mean=(0.0, 0
     """A linear-regression problem whose two features have very different scales.
 
     ``x1 ~ N(mean[0], 1)`` and ``x2 ~ N(mean[1], scale_ratio**2)``; the target
-    ``y = 2 * z1 - z2 + 0.5 + noise`` depends equally on the *standardized*
-    features ``z1, z2``, so after normalizing inputs both weights are of the
-    same size while before it they differ by ``scale_ratio``.
+    ``y = 2 * z1 - z2 + 0.5 + noise`` has weights 2 and -1 on the
+    *standardized* features ``z1, z2``: after normalizing inputs the two
+    weights are of similar size, before it the second is ``scale_ratio``
+    times smaller.
 
     Returns ``X`` ``(2, m)`` and ``y`` ``(m,)``.
     """

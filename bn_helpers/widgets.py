@@ -3,10 +3,14 @@
 Each view has three parts, so that a notebook cell is one call and the logic is
 tested without a browser:
 
-- a pure function computing what is shown (``*_view`` or ``*_stats``);
-- a draw function rendering one setting with matplotlib (also used for the
-  static figure a notebook stores, which a viewer without a kernel shows);
-- a builder returning the ipywidgets object with its sliders.
+- a pure function computing what is shown (``*_view`` or ``*_stats``) and one
+  formatting the numbers printed beside the picture (``format_*``);
+- a picture class that draws the view on a matplotlib figure: it builds the
+  fixed parts once, and ``show(...)`` updates the artists that change with the
+  setting. The same class draws the static figure a notebook stores
+  (``draw_*``, what a reader without a kernel sees) and the slider's picture
+  (``*_widget``, which redraws only the changing artists);
+- a builder returning the ipywidgets object with its controls.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ import numpy as np
 
 from . import linreg
 from ._validation import as_float_array, check_finite, check_scalar
+from .ewa import ewa_series
 from .layers import activation_forward
 from .normalize import input_statistics, normalize_inputs
 from .notebook import PALETTE
-from .ewa import ewa_series
 from .quiz import QUESTION, STATEMENTS, grade
 from .synthetic import make_two_scale_regression
 
@@ -96,12 +100,33 @@ def _live_widget(controls, render, fmt="png"):
     return box
 
 
-def _figure(width, height):
+def _static_figure(picture_cls, size, args, setting):
+    """The stored figure: a pyplot figure (so ``plt.show()`` displays it), drawn at one setting.
+
+    Returns ``(figure, data)``, where ``data`` is what ``show`` computed.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=size, layout="constrained")
+    data, _ = picture_cls(fig, *args).show(**setting)
+    return fig, data
+
+
+def _slider_widget(picture_cls, size, args, controls, fmt="png"):
+    """The live view: the same picture on an off-screen figure, redrawn by blitting when a control moves."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
     with mpl.rc_context({"figure.dpi": 80}):
-        return Figure(figsize=(width, height), layout="constrained")
+        fig = Figure(figsize=size, layout="constrained")
+    picture = picture_cls(fig, *args)
+    live = LiveFigure(fig, picture.changing)
+
+    def render(**values):
+        _, text = picture.show(**values)
+        return live.render(fmt), text
+
+    return _live_widget(controls, render, fmt=fmt)
 
 
 # --- 01: normalizing inputs ---------------------------------------------------
@@ -132,88 +157,68 @@ def scale_ratio_view(scale_ratio, m=200, seed=0, lr_fraction=0.9, tol=1e-6, max_
     return out
 
 
-def draw_cost_contours(ax, view, title):
-    """Contours of the cost around ``w*`` (equal axis scales) with the descent path."""
-    X, y, w_star, path = view["X"], view["y"], view["w_star"], view["path"]
-    half = 1.2 * max(np.abs(path - w_star).max(), 1e-3)
-    g = np.linspace(-half, half, 201)  # fine enough for thin ellipses
-    W1, W2 = np.meshgrid(w_star[0] + g, w_star[1] + g)
-    J = linreg.cost(np.vstack([W1.ravel(), W2.ravel()]), X, y).reshape(W1.shape)
-    excess = J - linreg.cost(w_star, X, y)
-    levels = np.geomspace(max(excess.max(), 1e-12) * 1e-4, excess.max(), 12)
-    ax.contour(W1, W2, excess, levels=levels, cmap="viridis", linewidths=0.8)
-    shown = path[:200]  # the first steps carry the picture; later ones crowd the centre
-    ax.plot(shown[:, 0], shown[:, 1], ".-", color=PALETTE[3], lw=1, ms=3, label="gradient descent")
-    ax.plot(*w_star, "*", color="k", ms=10, label="minimum $w^*$")
-    ax.set_aspect("equal")
-    ax.set_xlim(w_star[0] - half, w_star[0] + half)
-    ax.set_ylim(w_star[1] - half, w_star[1] + half)
-    ax.set_xlabel("$w_1$ (weight of feature 1)")
-    ax.set_ylabel("$w_2$ (weight of feature 2)")
-    steps = view["steps"]
-    ax.set_title(f"{title}\n$\\kappa$ = {view['kappa']:.3g}, steps to converge: {steps if steps else '> max'}")
-    ax.legend(loc="lower right", fontsize="small")
+def format_scale_ratio(scale_ratio, view):
+    raw, nrm = view["raw"], view["normalized"]
+    return (f"feature 2 is {scale_ratio:.3g}x wider than feature 1\n"
+            f"condition number: raw {raw['kappa']:.3g}, normalized {nrm['kappa']:.3g}\n"
+            f"steps to converge: raw {raw['steps']}, normalized {nrm['steps']}")  # fmt: skip
 
 
-def draw_scale_ratio(scale_ratio, **kw):
-    """Both panels side by side for one ``scale_ratio``; returns the figure."""
-    import matplotlib.pyplot as plt
+class ScaleRatioPicture:
+    """Both cost bowls side by side, each coloured by log10 of its excess cost, with the first 200 descent steps.
 
-    view = scale_ratio_view(scale_ratio, **kw)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-    draw_cost_contours(axes[0], view["raw"], f"raw features (feature 2 is {scale_ratio:g}x wider)")
-    draw_cost_contours(axes[1], view["normalized"], "normalized features")
-    fig.tight_layout()
-    return fig, view
+    Each bowl is drawn over a fixed window with equal scales on both axes
+    (``w*`` stays near ``(2, -1/ratio)`` raw and near ``(2, -1)`` normalized),
+    so moving the slider changes the bowl, never the axes.
+    """
+
+    WINDOWS = {"raw": (-0.6, 4.6, -2.6, 2.6), "normalized": (-0.6, 4.6, -3.6, 1.6)}
+    N = 121  # pixels per side: fine enough for the thin ellipses of large ratios
+
+    def __init__(self, fig):
+        axes = fig.subplots(1, 2)
+        g = np.linspace(0, 1, self.N)
+        self.artists = {}
+        for ax, (name, (x0, x1, y0, y1)) in zip(axes, self.WINDOWS.items()):
+            img = ax.imshow(np.zeros((self.N, self.N)), extent=(x0, x1, y0, y1), origin="lower", cmap="viridis_r",
+                            vmin=-4, vmax=0, aspect="equal", interpolation="nearest")  # fmt: skip
+            (path,) = ax.plot([], [], ".-", color=PALETTE[3], lw=1, ms=3, label="gradient descent")
+            (star,) = ax.plot([], [], "*", color="w", ms=12, mec="k", label="minimum $w^*$")
+            ax.set(xlabel="$w_1$ (weight of feature 1)", ylabel="$w_2$ (weight of feature 2)", xlim=(x0, x1),
+                   ylim=(y0, y1))  # fmt: skip
+            ax.legend(loc="lower right", fontsize="small")
+            # Static titles: kappa and the step counts are printed beside the picture, and
+            # redrawing changing titles would cost more than the rest of an update.
+            ax.set_title("raw features (feature 2 is wider)" if name == "raw" else "normalized features")
+            W1, W2 = np.meshgrid(x0 + g * (x1 - x0), y0 + g * (y1 - y0))
+            self.artists[name] = dict(img=img, path=path, star=star, grid=np.vstack([W1.ravel(), W2.ravel()]))
+        fig.colorbar(self.artists["raw"]["img"], ax=axes, label="log10 of excess cost / its max in view", shrink=0.8)
+        self.changing = [a for v in self.artists.values() for k, a in v.items() if k != "grid"]
+
+    def show(self, scale_ratio):
+        view = scale_ratio_view(scale_ratio)
+        for name, v in view.items():
+            a = self.artists[name]
+            D = a["grid"] - v["w_star"][:, None]  # (2, N * N)
+            excess = 0.5 * np.einsum("ik,ij,jk->k", D, linreg.hessian(v["X"]), D)  # exact for a quadratic
+            a["img"].set_data(np.log10(np.maximum(excess, 1e-12) / excess.max()).reshape(self.N, self.N))
+            a["path"].set_data(v["path"][:200, 0], v["path"][:200, 1])
+            a["star"].set_data([v["w_star"][0]], [v["w_star"][1]])
+        return view, format_scale_ratio(scale_ratio, view)
+
+
+def draw_scale_ratio(scale_ratio):
+    """The slider's picture at one ``scale_ratio``, as a static figure; returns ``(figure, view)``."""
+    return _static_figure(ScaleRatioPicture, (10, 4.6), (), dict(scale_ratio=scale_ratio))
 
 
 def scale_ratio_widget(scale_ratio=10.0):
-    """A slider for the ratio of the two features' scales (starting at ``scale_ratio``), redrawing both cost surfaces.
-
-    The slider view shows each bowl as an image of log10(excess cost) over a
-    fixed window (the contour lines of :func:`draw_cost_contours` would cost
-    too much time per update), with the first 200 descent steps.
-    """
+    """A slider for the ratio of the two features' scales (starting at ``scale_ratio``), redrawing both cost bowls."""
     import ipywidgets as widgets
 
-    fig = _figure(8.4, 4.5)
-    axes = fig.subplots(1, 2)
-    # Fixed windows: w* stays near (2, -1/ratio) raw and near (2, -1) normalized.
-    windows = {"raw": (-0.6, 4.6, -2.6, 2.6), "normalized": (-0.6, 4.6, -3.6, 1.6)}
-    g = np.linspace(0, 1, 121)
-    artists = {}
-    for ax, (name, (x0, x1, y0, y1)) in zip(axes, windows.items()):
-        img = ax.imshow(np.zeros((121, 121)), extent=(x0, x1, y0, y1), origin="lower", cmap="viridis_r",
-                        vmin=-4, vmax=0, aspect="equal", interpolation="nearest")  # fmt: skip
-        (path,) = ax.plot([], [], ".-", color=PALETTE[3], lw=1, ms=3, label="gradient descent")
-        (star,) = ax.plot([], [], "*", color="w", ms=12, mec="k", label="minimum $w^*$")
-        ax.set(xlabel="$w_1$", ylabel="$w_2$", xlim=(x0, x1), ylim=(y0, y1))
-        ax.legend(loc="lower right", fontsize="small")
-        W1, W2 = np.meshgrid(x0 + g * (x1 - x0), y0 + g * (y1 - y0))
-        # Static titles: kappa and the step counts are printed below the picture, and
-        # re-rendering changing titles would cost more than the rest of an update.
-        ax.set_title("raw features (feature 2 is wider)" if name == "raw" else "normalized features")
-        artists[name] = dict(img=img, path=path, star=star, grid=np.vstack([W1.ravel(), W2.ravel()]))
-    fig.colorbar(artists["raw"]["img"], ax=axes, label="log10 of excess cost / its max in view", shrink=0.8)
-    live = LiveFigure(fig, [a for v in artists.values() for k, a in v.items() if k != "grid"])
-
-    def render(scale_ratio):
-        view = scale_ratio_view(scale_ratio)
-        for name, v in view.items():
-            a = artists[name]
-            D = a["grid"] - v["w_star"][:, None]  # (2, 121 * 121)
-            excess = 0.5 * np.einsum("ik,ij,jk->k", D, linreg.hessian(v["X"]), D)  # exact for a quadratic
-            a["img"].set_data(np.log10(np.maximum(excess, 1e-12) / excess.max()).reshape(121, 121))
-            a["path"].set_data(v["path"][:200, 0], v["path"][:200, 1])
-            a["star"].set_data([v["w_star"][0]], [v["w_star"][1]])
-        raw, nrm = view["raw"], view["normalized"]
-        text = (f"feature 2 is {scale_ratio:.3g}x wider than feature 1\n"
-                f"condition number: raw {raw['kappa']:.3g}, normalized {nrm['kappa']:.3g}\n"
-                f"steps to converge: raw {raw['steps']}, normalized {nrm['steps']}")  # fmt: skip
-        return live.render("jpeg"), text  # JPEG: two smooth colour images encode much faster than PNG
-
     slider = widgets.FloatLogSlider(value=scale_ratio, base=10, min=0, max=1.5, step=0.05, description="scale ratio")
-    return _live_widget({"scale_ratio": slider}, render, fmt="jpeg")
+    # JPEG: two smooth colour images encode much faster than PNG.
+    return _slider_widget(ScaleRatioPicture, (8.4, 4.5), (), {"scale_ratio": slider}, fmt="jpeg")
 
 
 # --- 02: what gamma and beta do -------------------------------------------------
@@ -260,61 +265,59 @@ def format_gamma_beta_stats(stats):
     )
 
 
-def draw_gamma_beta(z_norm, gamma, beta, ax=None):
-    """Histogram of ``z_tilde`` over the sigmoid curve, saturated regions shaded; returns (figure, stats)."""
-    import matplotlib.pyplot as plt
+class GammaBetaPicture:
+    """The histogram of ``z_tilde = gamma * z_norm + beta`` under the sigmoid curve, saturated regions shaded.
 
-    stats = gamma_beta_stats(z_norm, gamma, beta)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    lim = 10.0
-    z_sat = np.log((1 - SATURATION) / SATURATION)  # sigmoid(z_sat) = 1 - SATURATION
-    ax.axvspan(-lim, -z_sat, color="0.9")
-    ax.axvspan(z_sat, lim, color="0.9", label="saturated")
-    ax.hist(np.clip(stats["z_tilde"], -lim, lim), bins=np.linspace(-lim, lim, 81), density=True,
-            color=PALETTE[0], alpha=0.7, label=r"histogram of $\tilde z$")  # fmt: skip
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel(r"$\tilde z = \gamma z_{norm} + \beta$")
-    ax.set_ylabel("density / activation")
-    z = np.linspace(-lim, lim, 400)
-    ax.plot(z, activation_forward(z, "sigmoid"), color=PALETTE[3], lw=2, label=r"sigmoid($\tilde z$)")
-    ax.set_title(rf"$\gamma$ = {gamma:.2f}, $\beta$ = {beta:.2f}: {100 * stats['saturated']:.0f}% saturated")
-    ax.legend(loc="upper left", fontsize="small")
-    return ax.figure, stats
+    Two y-axes: the histogram's density on the left, the sigmoid's output on
+    the right. A density above the left axis's top (gamma below about 0.4) is
+    cut off there.
+    """
+
+    LIM = 10.0
+
+    def __init__(self, fig, z_norm):
+        self.z_norm = z_norm
+        ax = fig.add_subplot()
+        act = ax.twinx()
+        self.bins = np.linspace(-self.LIM, self.LIM, 81)
+        z_sat = np.log((1 - SATURATION) / SATURATION)  # sigmoid(z_sat) = 1 - SATURATION
+        ax.axvspan(-self.LIM, -z_sat, facecolor="0.88", edgecolor="0.6", hatch="//", lw=0)
+        ax.axvspan(z_sat, self.LIM, facecolor="0.88", edgecolor="0.6", hatch="//", lw=0,
+                   label=f"saturated (a < {SATURATION} or a > {1 - SATURATION})")  # fmt: skip
+        self.hist = ax.stairs(np.zeros(80), self.bins, fill=True, color=PALETTE[0], alpha=0.7,
+                              label=r"histogram of $\tilde z$ (left axis)")  # fmt: skip
+        z = np.linspace(-self.LIM, self.LIM, 400)
+        (curve,) = act.plot(z, activation_forward(z, "sigmoid"), color=PALETTE[3], lw=2,
+                            label=r"$a$ = sigmoid($\tilde z$) (right axis)")  # fmt: skip
+        ax.set(xlim=(-self.LIM, self.LIM), ylim=(0, 1.05), xlabel=r"$\tilde z = \gamma z_{norm} + \beta$",
+               ylabel=r"density of $\tilde z$")  # fmt: skip
+        act.set(ylim=(0, 1.05), ylabel=r"activation $a$")
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend([*handles, curve], [*labels, curve.get_label()], loc="upper left", fontsize="small")
+        self.title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
+        self.changing = [self.hist, self.title]
+
+    def show(self, gamma, beta):
+        stats = gamma_beta_stats(self.z_norm, gamma, beta)
+        self.hist.set_data(np.histogram(np.clip(stats["z_tilde"], -self.LIM, self.LIM), bins=self.bins, density=True)[0])
+        self.title.set_text(rf"$\gamma$ = {gamma:.2f}, $\beta$ = {beta:.2f}: {100 * stats['saturated']:.1f}% saturated")
+        return stats, format_gamma_beta_stats(stats)
+
+
+def draw_gamma_beta(z_norm, gamma, beta):
+    """The sliders' picture at one setting, as a static figure; returns ``(figure, stats)``."""
+    return _static_figure(GammaBetaPicture, (7, 4), (z_norm,), dict(gamma=gamma, beta=beta))
 
 
 def gamma_beta_widget(z_norm, gamma=1.0, beta=0.0):
     """Sliders for gamma and beta (starting values given) over one unit's normalized values ``z_norm`` ``(m,)``."""
     import ipywidgets as widgets
 
-    fig = _figure(7, 4)
-    ax = fig.add_subplot()
-    lim, bins = 10.0, np.linspace(-10.0, 10.0, 81)
-    z_sat = np.log((1 - SATURATION) / SATURATION)
-    ax.axvspan(-lim, -z_sat, color="0.9")
-    ax.axvspan(z_sat, lim, color="0.9", label="saturated")
-    hist = ax.stairs(np.zeros(80), bins, fill=True, color=PALETTE[0], alpha=0.7, label=r"histogram of $\tilde z$")
-    z = np.linspace(-lim, lim, 400)
-    ax.plot(z, activation_forward(z, "sigmoid"), color=PALETTE[3], lw=2, label=r"sigmoid($\tilde z$)")
-    ax.set(xlim=(-lim, lim), ylim=(0, 1.05), xlabel=r"$\tilde z = \gamma z_{norm} + \beta$", ylabel="density / activation")
-    ax.legend(loc="upper left", fontsize="small")
-    title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
-    live = LiveFigure(fig, [hist, title])
-
-    def render(gamma, beta):
-        stats = gamma_beta_stats(z_norm, gamma, beta)
-        hist.set_data(np.histogram(np.clip(stats["z_tilde"], -lim, lim), bins=bins, density=True)[0])
-        title.set_text(rf"$\gamma$ = {gamma:.2f}, $\beta$ = {beta:.2f}: {100 * stats['saturated']:.0f}% saturated")
-        return live.render(), format_gamma_beta_stats(stats)
-
-    return _live_widget(
-        {
-            "gamma": widgets.FloatSlider(value=gamma, min=0.1, max=5.0, step=0.1, description="gamma"),
-            "beta": widgets.FloatSlider(value=beta, min=-5.0, max=5.0, step=0.1, description="beta"),
-        },
-        render,
-    )
+    controls = {
+        "gamma": widgets.FloatSlider(value=gamma, min=0.1, max=5.0, step=0.1, description="gamma"),
+        "beta": widgets.FloatSlider(value=beta, min=-5.0, max=5.0, step=0.1, description="beta"),
+    }
+    return _slider_widget(GammaBetaPicture, (7, 4), (z_norm,), controls)
 
 
 # --- 02: the quiz -----------------------------------------------------------------
@@ -409,66 +412,57 @@ def format_batch_statistics(s):
     )
 
 
-def draw_batch_statistics(z, batch_size, seed=0):
-    """Histograms of one unit's batch means and batch variances; returns (figure, summary)."""
-    import matplotlib.pyplot as plt
+class BatchStatisticsPicture:
+    """Histograms of one unit's batch means and batch variances, each scaled to its own peak.
 
-    s = batch_statistics_summary(z, batch_size, seed)
-    z = np.asarray(z, dtype=float).ravel()
-    fig, (ax_m, ax_v) = plt.subplots(1, 2, figsize=(10, 3.6))
-    spread = 3 * z.std()
-    ax_m.hist(s["means"], bins=np.linspace(s["mu"] - spread, s["mu"] + spread, 61), color=PALETTE[0], alpha=0.8)
-    ax_m.axvline(s["mu"], color="k", ls="--", label=r"training-set $\mu$")
-    ax_m.set(xlabel=r"mini-batch mean $\mu_{batch}$", ylabel="number of batches",
-             title=f"batch means, m = {batch_size}")  # fmt: skip
-    v_max = 4.0 * z.var()
-    ax_v.hist(np.clip(s["variances"], 0, v_max), bins=np.linspace(0, v_max, 61), color=PALETTE[1], alpha=0.8)
-    ax_v.axvline(s["sigma2"], color="k", ls="--", label=r"training-set $\sigma^2$")
-    ax_v.set(xlabel=r"mini-batch variance $\sigma^2_{batch}$", ylabel="number of batches",
-             title=f"batch variances, m = {batch_size}")  # fmt: skip
-    for ax in (ax_m, ax_v):
-        ax.legend(fontsize="small")
-    fig.tight_layout()
-    return fig, s
+    Scaled to the peak, a histogram's width, the point of the picture, shows
+    at every batch size; the dashed lines are the training set's mean and
+    variance.
+    """
+
+    def __init__(self, fig, z):
+        self.z = np.asarray(z, dtype=float).ravel()
+        ax_m, ax_v = fig.subplots(1, 2)
+        spread, self.v_max = 3 * self.z.std(), 4.0 * self.z.var()
+        self.bins_m = np.linspace(self.z.mean() - spread, self.z.mean() + spread, 61)
+        self.bins_v = np.linspace(0, self.v_max, 61)
+        self.h_m = ax_m.stairs(np.zeros(60), self.bins_m, fill=True, color=PALETTE[0], alpha=0.8)
+        self.h_v = ax_v.stairs(np.zeros(60), self.bins_v, fill=True, color=PALETTE[1], alpha=0.8)
+        ax_m.axvline(self.z.mean(), color="k", ls="--", label=r"training-set $\mu$")
+        ax_v.axvline(self.z.var(), color="k", ls="--", label=r"training-set $\sigma^2$")
+        ax_m.set(xlabel=r"mini-batch mean $\mu_{batch}$", ylabel="batches (scaled to peak)", ylim=(0, 1.1))
+        ax_v.set(xlabel=r"mini-batch variance $\sigma^2_{batch}$ (clipped at 4 $\sigma^2$)",
+                 ylabel="batches (scaled to peak)", ylim=(0, 1.1))  # fmt: skip
+        self.titles = [ax_m.set_title("Ag"), ax_v.set_title("Ag")]  # placeholders reserve room
+        for ax in (ax_m, ax_v):
+            ax.legend(fontsize="small")
+        self.changing = [self.h_m, self.h_v, *self.titles]
+
+    def show(self, batch_size, seed=0):
+        s = batch_statistics_summary(self.z, batch_size, seed)
+        for h, values, bins in [(self.h_m, s["means"], self.bins_m),
+                                (self.h_v, np.clip(s["variances"], 0, self.v_max), self.bins_v)]:  # fmt: skip
+            counts = np.histogram(values, bins=bins)[0].astype(float)
+            h.set_data(counts / counts.max())
+        self.titles[0].set_text(f"batch means, m = {batch_size}")
+        self.titles[1].set_text(f"batch variances, m = {batch_size}")
+        return s, format_batch_statistics(s)
+
+
+def draw_batch_statistics(z, batch_size, seed=0):
+    """The slider's picture at one batch size, as a static figure; returns ``(figure, summary)``."""
+    return _static_figure(BatchStatisticsPicture, (10, 3.6), (z,), dict(batch_size=batch_size, seed=seed))
 
 
 def batch_size_widget(z, batch_size=64):
-    """A batch-size slider (starting at ``batch_size``) over one unit's values ``z`` ``(m,)``: how noisy are its batch statistics?
-
-    Each histogram is scaled to its own peak, so its width, the point of the
-    picture, shows at every batch size.
-    """
+    """A batch-size slider (starting at ``batch_size``) over one unit's values ``z`` ``(m,)``: how noisy are its batch statistics?"""
     import ipywidgets as widgets
-
-    z = np.asarray(z, dtype=float).ravel()
-    fig = _figure(9, 3.4)
-    ax_m, ax_v = fig.subplots(1, 2)
-    spread, v_max = 3 * z.std(), 4.0 * z.var()
-    bins_m = np.linspace(z.mean() - spread, z.mean() + spread, 61)
-    bins_v = np.linspace(0, v_max, 61)
-    h_m = ax_m.stairs(np.zeros(60), bins_m, fill=True, color=PALETTE[0], alpha=0.8)
-    h_v = ax_v.stairs(np.zeros(60), bins_v, fill=True, color=PALETTE[1], alpha=0.8)
-    ax_m.axvline(z.mean(), color="k", ls="--", label=r"training-set $\mu$")
-    ax_v.axvline(z.var(), color="k", ls="--", label=r"training-set $\sigma^2$")
-    ax_m.set(xlabel=r"mini-batch mean $\mu_{batch}$", ylabel="batches (scaled to peak)", ylim=(0, 1.1))
-    ax_v.set(xlabel=r"mini-batch variance $\sigma^2_{batch}$", ylabel="batches (scaled to peak)", ylim=(0, 1.1))
-    titles = [ax_m.set_title("Ag"), ax_v.set_title("Ag")]  # placeholders reserve room
-    for ax in (ax_m, ax_v):
-        ax.legend(fontsize="small")
-    live = LiveFigure(fig, [h_m, h_v, *titles])
-
-    def render(batch_size):
-        s = batch_statistics_summary(z, batch_size)
-        for h, values, bins in [(h_m, s["means"], bins_m), (h_v, np.clip(s["variances"], 0, v_max), bins_v)]:
-            counts = np.histogram(values, bins=bins)[0].astype(float)
-            h.set_data(counts / counts.max())
-        titles[0].set_text(f"batch means, m = {batch_size}")
-        titles[1].set_text(f"batch variances, m = {batch_size}")
-        return live.render(), format_batch_statistics(s)
 
     options = [2, 4, 8, 16, 32, 64, 128, 256, 512]
     slider = widgets.SelectionSlider(options=options, value=batch_size, description="batch size")
-    return _live_widget({"batch_size": slider}, render)
+    return _slider_widget(BatchStatisticsPicture, (9, 3.4), (z,), {"batch_size": slider})
+
+
 # --- 06: the running average of the batch statistics ---------------------------------
 
 
@@ -502,58 +496,45 @@ def format_ewa(view):
     return text
 
 
-def draw_ewa(values, beta, bias_correction=False, reference=None):
-    """The noisy batch means and their running average over training; returns (figure, view)."""
-    import matplotlib.pyplot as plt
+class EwaPicture:
+    """A unit's batch statistic at every training step (dots) and its running average (line)."""
 
-    values = np.asarray(values, dtype=float).ravel()
-    view = ewa_view(values, beta, bias_correction, reference)
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    steps = np.arange(1, values.size + 1)
-    ax.plot(steps, values, ".", ms=3, color=PALETTE[0], alpha=0.5, label=r"batch mean $\mu^{\{t\}}$")
-    label = "running average" + (" (bias-corrected)" if bias_correction else "")
-    ax.plot(steps, view["average"], color=PALETTE[3], lw=2, label=f"{label}, beta = {beta:g}")
-    if reference is not None:
-        ax.axhline(reference, color="k", ls="--", lw=1, label="mean over the whole training set")
-    lo, hi = np.quantile(values, [0.01, 0.99])
-    pad = 0.3 * (hi - lo)
-    ax.set_ylim(min(lo, 0.0) - pad, max(hi, 0.0) + pad)
-    ax.set(xlabel="training step t", ylabel="mean of one unit's z", title="Exponentially weighted average of the batch means")
-    ax.legend(fontsize="small", loc="lower right")
-    return fig, view
+    def __init__(self, fig, values, reference=None):
+        self.values = np.asarray(values, dtype=float).ravel()
+        self.reference = reference
+        ax = fig.add_subplot()
+        steps = np.arange(1, self.values.size + 1)
+        ax.plot(steps, self.values, ".", ms=3, color=PALETTE[0], alpha=0.5, label=r"batch mean $\mu^{\{t\}}$")
+        (self.line,) = ax.plot(steps, np.zeros_like(self.values), color=PALETTE[3], lw=2, label="running average")
+        if reference is not None:
+            ax.axhline(reference, color="k", ls="--", lw=1, label="mean over the whole training set")
+        lo, hi = np.quantile(self.values, [0.01, 0.99])
+        pad = 0.3 * (hi - lo)
+        ax.set(xlim=(0, self.values.size + 1), ylim=(min(lo, 0.0) - pad, max(hi, 0.0) + pad), xlabel="training step t",
+               ylabel="mean of one unit's z")  # fmt: skip
+        ax.legend(fontsize="small", loc="upper right")
+        self.title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
+        self.changing = [self.line, self.title]
+
+    def show(self, beta, bias_correction=False):
+        view = ewa_view(self.values, beta, bias_correction, self.reference)
+        self.line.set_ydata(view["average"])
+        self.title.set_text(f"Exponentially weighted average, beta = {beta:g}" + (", bias-corrected" if bias_correction else ""))
+        return view, format_ewa(view)
+
+
+def draw_ewa(values, beta, bias_correction=False, reference=None):
+    """The slider's picture at one setting, as a static figure; returns ``(figure, view)``."""
+    return _static_figure(EwaPicture, (9, 3.8), (values, reference), dict(beta=beta, bias_correction=bias_correction))
 
 
 def ewa_widget(values, reference=None, beta=0.9, bias_correction=False):
     """A slider for the average's beta and a bias-correction toggle (starting values given) over one unit's batch means."""
     import ipywidgets as widgets
 
-    values = np.asarray(values, dtype=float).ravel()
-    fig = _figure(9, 3.6)
-    ax = fig.add_subplot()
-    steps = np.arange(1, values.size + 1)
-    ax.plot(steps, values, ".", ms=3, color=PALETTE[0], alpha=0.5, label=r"batch mean $\mu^{\{t\}}$")
-    (line,) = ax.plot(steps, np.zeros_like(values), color=PALETTE[3], lw=2, label="running average")
-    if reference is not None:
-        ax.axhline(reference, color="k", ls="--", lw=1, label="mean over the whole training set")
-    lo, hi = np.quantile(values, [0.01, 0.99])
-    pad = 0.3 * (hi - lo)
-    ax.set(xlim=(0, values.size + 1), ylim=(min(lo, 0.0) - pad, max(hi, 0.0) + pad), xlabel="training step t",
-           ylabel="mean of one unit's z")  # fmt: skip
-    ax.legend(fontsize="small", loc="lower right")
-    title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
-    live = LiveFigure(fig, [line, title])
-
-    def render(beta, bias_correction):
-        view = ewa_view(values, beta, bias_correction, reference)
-        line.set_ydata(view["average"])
-        title.set_text(f"running average, beta = {beta:g}" + (", bias-corrected" if bias_correction else ""))
-        return live.render(), format_ewa(view)
-
-    return _live_widget(
-        {
-            "beta": widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=beta,
-                                            description="beta"),  # fmt: skip
-            "bias_correction": widgets.Checkbox(value=bias_correction, description="bias correction"),
-        },
-        render,
-    )
+    controls = {
+        "beta": widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=beta,
+                                        description="beta"),  # fmt: skip
+        "bias_correction": widgets.Checkbox(value=bias_correction, description="bias correction"),
+    }
+    return _slider_widget(EwaPicture, (9, 3.6), (values, reference), controls)

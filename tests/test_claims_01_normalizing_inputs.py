@@ -94,7 +94,7 @@ def test_normalizing_does_not_remove_correlation(rho):
 
 def test_scale_ratio_widget_view_and_drawing():
     fig, view = draw_scale_ratio(10)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3  # the two bowls and their colour bar
     for v in view.values():
         assert v["path"].shape[1] == 2 and np.allclose(v["path"][0], 0.0)
         assert np.linalg.norm(v["path"][-1] - v["w_star"]) < 1e-2

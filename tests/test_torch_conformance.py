@@ -94,7 +94,7 @@ def test_the_pytorch_line_notebook_02_prints_runs_as_printed(torch, rng):
 
     nb = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "02_implementing_batch_norm.ipynb").read_text())
     text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    lines = re.findall(r"```python\n(torch\.nn\.functional\.batch_norm\(.*\))\n```", text)
+    lines = re.findall(r"```python\n(torch\.nn\.functional\.batch_norm\(.*)\n```", text)
     assert len(lines) == 1, lines
     Z = rng.normal(2.0, 3.0, (5, 9))
     gamma, beta = nontrivial_params(rng, 5)
