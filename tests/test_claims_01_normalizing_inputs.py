@@ -99,3 +99,24 @@ def test_scale_ratio_widget_view_and_drawing():
         assert v["path"].shape[1] == 2 and np.allclose(v["path"][0], 0.0)
         assert np.linalg.norm(v["path"][-1] - v["w_star"]) < 1e-2
     plt.close(fig)
+
+
+def test_the_weights_are_2_and_minus_1_in_standard_units_and_ten_times_apart_raw(problem):
+    X, y, Xn, *_ = problem
+    w_norm, w_raw = linreg.optimum(Xn, y), linreg.optimum(X, y)
+    assert w_norm == pytest.approx([2.0, -1.0], abs=0.15)  # not "equal": 2 and -1
+    assert abs(w_raw[1]) * 8 < abs(w_norm[1]) < abs(w_raw[1]) * 12  # the wide feature's weight is ~10x smaller raw
+
+
+def test_the_normalized_path_bounces_across_the_minimum(problem):
+    """At 90% of the step limit the steep direction's error is multiplied by about -0.8 each step."""
+    _, y, Xn, *_ = problem
+    view = scale_ratio_view(10)["normalized"]
+    path, w_star = view["path"], view["w_star"]
+    eigval, eigvec = np.linalg.eigh(linreg.hessian(Xn))
+    steep = eigvec[:, -1]
+    along = (path[:8] - w_star) @ steep
+    ratios = along[1:] / along[:-1]
+    assert np.allclose(ratios, 1 - 0.9 * 2, atol=0.02)  # -0.8: back and forth, shrinking by a fifth
+    # the first step lands beyond the minimum, nearly as far from it as the start
+    assert np.linalg.norm(path[1] - w_star) > 0.6 * np.linalg.norm(path[0] - w_star)

@@ -110,3 +110,24 @@ def test_quiz_widget_gives_feedback_on_click():
     q.checkboxes[1].value = True  # wrongly call "hyperparameters" true
     q.button.click()
     assert "4 of 5 right" in q.feedback.value and "Not quite" in q.feedback.value
+
+
+@pytest.mark.parametrize("gamma, beta", [(1.0, 0.0), (3.0, -2.0)])
+def test_the_figure_title_states_the_printed_saturation(z_norm, gamma, beta):
+    fig, stats = draw_gamma_beta(z_norm, gamma, beta)
+    printed = format_gamma_beta_stats(stats).splitlines()[-1].split(": ")[1].split("%")[0]
+    assert f"{printed}% saturated" in fig.axes[0].get_title()  # e.g. 0.4%, never a rounded-away 0%
+    assert fig.axes[0].get_ylabel() != fig.axes[1].get_ylabel()  # density and activation on their own axes
+    plt.close(fig)
+
+
+def test_the_quiz_answers_come_after_the_summary():
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "02_implementing_batch_norm.ipynb").read_text())
+    sources = ["".join(c["source"]) for c in nb["cells"]]
+    summary = next(i for i, s in enumerate(sources) if s.startswith("## Beyond the lecture") or "## Summary" in s)
+    quiz = next(i for i, s in enumerate(sources) if "quiz_widget()" in s)
+    answers = [i for i, s in enumerate(sources) if "grade([True] * len(STATEMENTS))" in s]
+    assert answers and quiz < summary < answers[0]

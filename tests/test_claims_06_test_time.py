@@ -169,3 +169,25 @@ def test_the_slider_unit_shows_the_lag_and_the_start_up_bias(trained):
     assert abs(plain[-1] - corrected[-1]) > 0.02  # and the toggle still moves the final value
     # the other layer-1 units would show nothing: their means are all 0
     assert np.abs(trained["population"][1][0]).max() < 1e-12
+
+
+def test_algorithm_2_statistics_agree_closely_with_the_whole_training_set_ones(trained):
+    """Ioffe and Szegedy's Algorithm 2: average batch means, and m/(m-1) times the average batch variance."""
+    from bn_helpers import iterate_minibatches
+
+    net, X, y = trained["net"], trained["X"], trained["y"]
+
+    def algorithm_2():
+        net.train()
+        stats = {l: [] for l in net.bn}
+        for X_t, _ in iterate_minibatches(X, y, 32, np.random.default_rng(7), drop_last=True):
+            net.forward(X_t)
+            for l, bn in net.bn.items():
+                stats[l].append((bn.cache.mu, bn.cache.var))
+        return {l: (np.mean([a for a, _ in s], axis=0), 32 / 31 * np.mean([b for _, b in s], axis=0)) for l, s in stats.items()}
+
+    alg2 = with_stats(net, None, algorithm_2)
+    for l, (mean, var) in trained["population"].items():
+        assert np.abs(alg2[l][0] - mean).max() < 0.1
+        rel = np.abs(alg2[l][1] / var - 1)
+        assert rel.mean() < 0.03 and rel.max() < 0.1
