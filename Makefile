@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # faster for the course's small matrices and independent of the core count.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help lab test unit nbval matrix execute oracle bench data lock clean
+.PHONY: help lab test unit nbval matrix execute exercises oracle bench data lock clean
 
 help:
 	@echo "make lab      set up .venv and open the course in JupyterLab (http://127.0.0.1, with a token)"
@@ -22,6 +22,7 @@ help:
 	@echo "make matrix   strict nbval in every environment of the matrix (ROWS=\"avx2 newest\" for some)"
 	@echo "make lock     refresh the pinned versions in requirements.txt and requirements-test.txt"
 	@echo "make execute  re-run notebooks in place (NOTEBOOKS=notebooks/02_....ipynb for one)"
+	@echo "make exercises  regenerate the learner's copies in exercises/ from notebooks/ (nbgrader)"
 	@echo "make oracle   install PyTorch 2.13.0 (CPU), the conformance tests' oracle"
 	@echo "make bench    benchmarks against PyTorch (BENCH=\"kernel train\" for some parts); not part of make test"
 	@echo "make data     rebuild data/*.npz from scikit-learn and mnist1d"
@@ -58,8 +59,10 @@ lock: | $(BIN)/python
 # machines often are root, so pass it there (and only there).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The server's root is the course folder, so both notebooks/ (with solutions) and
+# exercises/ (the learner's copies) are a click away; it opens in notebooks/.
 lab: $(VENV)/.course-installed
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # Everything: unit tests and strict nbval in the course environment, then
 # strict nbval (with the claims tests) in the other rows of the portability
@@ -84,6 +87,10 @@ execute: $(VENV)/.test-installed
 
 oracle: $(VENV)/.test-installed
 	$(BIN)/python -m pip install torch==2.13.0
+
+# The learner's copies in exercises/, made from notebooks/ with nbgrader's own preprocessors.
+exercises: $(VENV)/.test-installed
+	$(BIN)/python tools/make_exercises.py
 
 BENCH ?=
 bench: oracle

@@ -70,7 +70,7 @@ def running(cmd, tmp: Path, port: int, cwd=ROOT, timeout=90):
     try:
         deadline, token = time.monotonic() + timeout, None
         while time.monotonic() < deadline and proc.poll() is None:
-            match = re.search(rf"http://127\.0\.0\.1:{port}/\w+\?token=([0-9a-f]+)", log.read_text())
+            match = re.search(rf"http://127\.0\.0\.1:{port}/[\w/]*\?token=([0-9a-f]+)", log.read_text())
             if match and get(f"http://127.0.0.1:{port}/api/status", match.group(1))[0] == 200:
                 token = match.group(1)
                 break

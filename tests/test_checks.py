@@ -1,0 +1,554 @@
+"""The exercise checks: right code passes with one line, every catalogued mistake is named, anything else still fails.
+
+Each wrong implementation below is written the way a learner might write it,
+independently of the checks' own catalogue, so that a test passes only if the
+check really recognises the mistake in ordinary code.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from bn_helpers import (
+    activation_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    batchnorm_inference,
+    ewa_update,
+    input_statistics,
+    normalize_inputs,
+)
+from bn_helpers import checks
+
+# --- right implementations, as the solutions in the notebooks write them ---------------
+
+
+def forward(Z, gamma, beta, eps=1e-5):
+    mu = Z.mean(axis=1, keepdims=True)
+    var = ((Z - mu) ** 2).mean(axis=1, keepdims=True)
+    Z_norm = (Z - mu) / np.sqrt(var + eps)
+    return gamma * Z_norm + beta, (Z_norm, var, gamma, eps)
+
+
+def backward(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
+    dgamma = (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
+    dZ = gamma / (m * np.sqrt(var + eps)) * (m * dZ_tilde - dbeta - Z_norm * dgamma)
+    return dZ, dgamma, dbeta
+
+
+def inference(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return gamma * (Z - running_mean) / np.sqrt(running_var + eps) + beta
+
+
+def ewa(average, value, beta=0.9):
+    return beta * average + (1 - beta) * value
+
+
+def statistics(X):
+    mu = X.mean(axis=1, keepdims=True)
+    return mu, ((X - mu) ** 2).mean(axis=1, keepdims=True)
+
+
+def normalize(X, mu, var):
+    return (X - mu) / np.sqrt(var)
+
+
+def layer(A_prev, W, gamma, beta, activation="relu"):
+    return activation_forward(forward(W @ A_prev, gamma, beta)[0], activation)
+
+
+def momentum_step(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in params:
+        velocities[name] = momentum * velocities[name] + (1 - momentum) * grads[name]
+        params[name] -= learning_rate * velocities[name]
+
+
+def noise(z, batches, eps=1e-5):
+    Zb = z[batches]
+    mu = Zb.mean(axis=1)
+    var = ((Zb - mu[:, None]) ** 2).mean(axis=1)
+    return (Zb[:, 0] - mu) / np.sqrt(var + eps)
+
+
+RIGHT = {
+    "forward": (checks.check_batchnorm_forward, (forward,)),
+    "backward": (checks.check_batchnorm_backward, (forward, backward)),
+    "inference": (checks.check_batchnorm_inference, (inference,)),
+    "ewa": (checks.check_ewa_update, (ewa,)),
+    "normalize": (checks.check_normalize_inputs, (statistics, normalize)),
+    "layer": (checks.check_batchnorm_layer_forward, (layer,)),
+    "momentum": (checks.check_momentum_step, (momentum_step,)),
+    "noise": (checks.check_batch_normalized_example, (noise,)),
+}
+
+
+@pytest.mark.parametrize("name", list(RIGHT))
+def test_right_code_passes_with_one_line_and_a_bound(name, capsys):
+    check, fns = RIGHT[name]
+    check(*fns)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "right in all" in out
+    assert re.search(r"Worst relative error < 1e-10 in float64", out)  # a bound, not the exact error
+
+
+@pytest.mark.parametrize("check, fns", [
+    (checks.check_batchnorm_forward, (batchnorm_forward,)),
+    (checks.check_batchnorm_backward, (batchnorm_forward, batchnorm_backward)),
+    (checks.check_batchnorm_inference, (batchnorm_inference,)),
+    (checks.check_ewa_update, (ewa_update,)),
+    (checks.check_normalize_inputs, (input_statistics, normalize_inputs)),
+])  # fmt: skip
+def test_the_package_passes_its_own_checks(check, fns, capsys):
+    check(*fns)
+    assert "right in all" in capsys.readouterr().out
+
+
+def test_the_success_line_reads_the_same_on_every_machine(capsys):
+    """Strict nbval compares it: it must not contain a measured error."""
+    checks.check_batchnorm_forward(forward)
+    checks.check_batchnorm_forward(batchnorm_forward)
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == second
+
+
+# --- every catalogued mistake, and the message a learner sees ----------------------------
+
+
+def fails_with(check, *fns, match):
+    with pytest.raises(AssertionError) as info:
+        check(*fns)
+    message = str(info.value)
+    assert re.search(match, message), message
+    return message
+
+
+def _stats(Z, ddof=0, axis=1):
+    mu = Z.mean(axis=axis, keepdims=True)
+    return mu, Z.var(axis=axis, keepdims=True, ddof=ddof)
+
+
+def forward_ddof1(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z, ddof=1)
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta, None
+
+
+def forward_wrong_axis(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z, axis=0)
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta, None
+
+
+def forward_eps_outside(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    return gamma * (Z - mu) / (np.sqrt(var) + eps) + beta, None
+
+
+def forward_swapped(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    return beta * (Z - mu) / np.sqrt(var + eps) + gamma, None
+
+
+def forward_no_scale_shift(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    return (Z - mu) / np.sqrt(var + eps), None
+
+
+def forward_no_beta(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    return gamma * (Z - mu) / np.sqrt(var + eps), None
+
+
+def forward_one_pass(Z, gamma, beta, eps=1e-5):
+    mu = Z.mean(axis=1, keepdims=True)
+    var = (Z**2).mean(axis=1, keepdims=True) - mu**2  # can even come out negative at a large offset
+    with np.errstate(invalid="ignore"):
+        return gamma * (Z - mu) / np.sqrt(var + eps) + beta, None
+
+
+def forward_by_variance(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    return gamma * (Z - mu) / (var + eps) + beta, None
+
+
+def forward_in_place(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    Z -= mu
+    Z /= np.sqrt(var + eps)
+    return gamma * Z + beta, None
+
+
+def forward_transposed(Z, gamma, beta, eps=1e-5):
+    return forward(Z, gamma, beta, eps)[0].T, None
+
+
+def forward_no_cache(Z, gamma, beta, eps=1e-5):
+    return forward(Z, gamma, beta, eps)[0]
+
+
+def forward_off_by_a_bit(Z, gamma, beta, eps=1e-5):
+    return forward(Z, gamma, beta, eps)[0] * 1.01, None
+
+
+@pytest.mark.parametrize("fn, match", [
+    (forward_ddof1, r"Likely mistake: your variance divides by m - 1; batch norm's batch variance divides by m"),
+    (forward_wrong_axis, r"Likely mistake: your statistics are taken over the wrong axis"),
+    (forward_eps_outside, r"Likely mistake: your eps is outside the square root"),
+    (forward_swapped, r"Likely mistake: your gamma and beta are swapped"),
+    (forward_no_scale_shift, r"Likely mistake: gamma and beta are not applied"),
+    (forward_no_beta, r"Likely mistake: only gamma is applied"),
+    (forward_one_pass, r"case 'a large offset.*\n.*\nLikely mistake: your variance is computed in one pass"),
+    (forward_by_variance, r"Likely mistake: you divide by the variance instead of the standard deviation"),
+    (forward_in_place, r"changed its input `Z` in place"),
+    (forward_transposed, r"expected shape \(3, 5\), got shape \(5, 3\)\. That is the transpose"),
+    (forward_no_cache, r"batchnorm_forward must return a tuple of 2 \(Z_tilde, cache\)"),
+])  # fmt: skip
+def test_forward_mistakes_are_named(fn, match):
+    fails_with(checks.check_batchnorm_forward, fn, match=match)
+
+
+def test_eps_outside_shows_in_the_tiny_variance_case_when_eps_is_zero_elsewhere():
+    """The tiny-variance unit is the case that exposes eps, even when the first cases pass by luck."""
+    message = fails_with(checks.check_batchnorm_forward, forward_eps_outside, match="eps is outside")
+    assert "wrong result in case" in message
+
+
+def test_a_wrong_forward_without_a_known_mistake_still_fails_with_expected_and_got():
+    message = fails_with(checks.check_batchnorm_forward, forward_off_by_a_bit, match=r"Z_tilde: expected \[")
+    assert "got [" in message and "relative error" in message and "Likely mistake" not in message
+
+
+def test_an_exception_is_reported_with_its_case():
+    def broken(Z, gamma, beta, eps=1e-5):
+        mu = Z.mean(axis=1)  # (n,): does not line up with the rows of Z
+        return gamma * (Z - mu) + beta, None
+
+    fails_with(checks.check_batchnorm_forward, broken,
+               match=r"case '3 units x 5 examples.*raised ValueError: .*broadcast.*Check the shapes: .*keepdims=True")  # fmt: skip
+
+
+def test_integer_input_is_a_case_of_its_own():
+    def float_only(Z, gamma, beta, eps=1e-5):
+        Z = Z.copy()
+        Z -= Z.mean(axis=1, keepdims=True)  # fails for an integer array
+        return forward(Z, gamma, beta, eps)[0], None
+
+    fails_with(checks.check_batchnorm_forward, float_only, match=r"case 'integer input': your function raised")
+
+
+def test_unfinished_code_raises_not_implemented_error_unchanged():
+    def todo(*args, **kwargs):
+        raise NotImplementedError()
+
+    for check, fns in RIGHT.values():
+        with pytest.raises(NotImplementedError):
+            check(*[todo] * len(fns))
+
+
+# backward
+
+
+def backward_no_mu_sigma_terms(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    return gamma / np.sqrt(var + eps) * dZ_tilde, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def backward_no_sigma_term(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
+    return gamma / (m * np.sqrt(var + eps)) * (m * dZ_tilde - dbeta), (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dbeta
+
+
+def backward_dgamma_without_z_norm(dZ_tilde, cache):
+    dZ, _, dbeta = backward(dZ_tilde, cache)
+    return dZ, dZ_tilde.sum(axis=1, keepdims=True), dbeta
+
+
+def backward_wrong_axis(dZ_tilde, cache):
+    Z_norm = cache[0]
+    dZ, _, _ = backward(dZ_tilde, cache)
+    return dZ, (dZ_tilde * Z_norm).sum(axis=0, keepdims=True), dZ_tilde.sum(axis=0, keepdims=True)
+
+
+def backward_flat_shapes(dZ_tilde, cache):
+    dZ, dgamma, dbeta = backward(dZ_tilde, cache)
+    return dZ, dgamma.ravel(), dbeta.ravel()
+
+
+def backward_swapped(dZ_tilde, cache):
+    dZ, dgamma, dbeta = backward(dZ_tilde, cache)
+    return dZ, dbeta, dgamma
+
+
+def backward_in_place(dZ_tilde, cache):
+    out = backward(dZ_tilde.copy(), cache)
+    dZ_tilde *= 2.0
+    return out
+
+
+@pytest.mark.parametrize("fn, match", [
+    (backward_no_mu_sigma_terms, r"dZ: expected.*\nLikely mistake: your dZ has no terms through mu and sigma\^2"),
+    (backward_no_sigma_term, r"Likely mistake: your dZ has the term through mu but not the one through sigma\^2"),
+    (backward_dgamma_without_z_norm, r"dgamma: expected.*\nLikely mistake: your dgamma lacks the z_norm factor"),
+    (backward_wrong_axis, r"dgamma: expected shape \(3, 1\), got shape \(1, 5\)(.|\n)*Likely mistake: your gradients "
+                          r"of gamma and beta are summed over the wrong axis"),
+    (backward_flat_shapes, r"dgamma: expected shape \(3, 1\), got shape \(3,\)\. That is the wrong output shape: "
+                           r"\(3,\) where \(3, 1\) is expected; keep the second axis \(e\.g\. `keepdims=True`\)"),
+    (backward_swapped, r"Likely mistake: your dgamma and dbeta are swapped"),
+    (backward_in_place, r"changed its input `dZ_tilde` in place"),
+])  # fmt: skip
+def test_backward_mistakes_are_named(fn, match):
+    fails_with(checks.check_batchnorm_backward, forward, fn, match=match)
+
+
+def test_backward_asks_for_a_right_forward_first():
+    fails_with(checks.check_batchnorm_backward, forward_swapped, backward,
+               match=r"uses your batchnorm_forward's cache(.|\n)*Fix it first(.|\n)*gamma and beta are swapped")  # fmt: skip
+
+
+# inference
+
+
+def inference_batch_stats(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    mu, var = _stats(np.asarray(Z, float))
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta
+
+
+def inference_eps_outside(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return gamma * (Z - running_mean) / (np.sqrt(running_var) + eps) + beta
+
+
+def inference_by_variance(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return gamma * (Z - running_mean) / (running_var + eps) + beta
+
+
+def inference_swapped(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return beta * (Z - running_mean) / np.sqrt(running_var + eps) + gamma
+
+
+def inference_unscaled(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    return (Z - running_mean) / np.sqrt(running_var + eps)
+
+
+def inference_in_place(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    running_var += eps  # "saves" an addition, and changes the caller's running variance
+    return gamma * (Z - running_mean) / np.sqrt(running_var) + beta
+
+
+@pytest.mark.parametrize("fn, match", [
+    (inference_batch_stats, r"Likely mistake: you normalize with the batch's own mean and variance. At test time use "
+                            r"the running averages"),
+    (inference_eps_outside, r"Likely mistake: your eps is outside the square root"),
+    (inference_by_variance, r"Likely mistake: you divide by the running variance instead of its square root"),
+    (inference_swapped, r"Likely mistake: your gamma and beta are swapped"),
+    (inference_unscaled, r"Likely mistake: gamma and beta are not applied"),
+    (inference_in_place, r"changed its input `running_var` in place"),
+])  # fmt: skip
+def test_inference_mistakes_are_named(fn, match):
+    fails_with(checks.check_batchnorm_inference, fn, match=match)
+
+
+# the exponentially weighted average
+
+
+def ewa_swapped(average, value, beta=0.9):
+    return (1 - beta) * average + beta * value
+
+
+def ewa_unweighted(average, value, beta=0.9):
+    return beta * average + value
+
+
+def ewa_forgets(average, value, beta=0.9):
+    return value * 1.0
+
+
+def ewa_in_place(average, value, beta=0.9):
+    if isinstance(average, np.ndarray):
+        average *= beta
+        average += (1 - beta) * value
+        return average
+    return ewa(average, value, beta)
+
+
+def ewa_flat(average, value, beta=0.9):
+    return np.ravel(ewa(average, value, beta))
+
+
+@pytest.mark.parametrize("fn, match", [
+    (ewa_swapped, r"new average: expected \[(.|\n)*Likely mistake: your weights are swapped"),
+    (ewa_unweighted, r"Likely mistake: you add the new value without its weight \(1 - beta\)"),
+    (ewa_forgets, r"Likely mistake: you return the new value only"),
+    (ewa_in_place, r"changed its input `average` in place"),
+    (ewa_flat, r"case 'arrays of shape \(3, 1\).*\n.*expected shape \(3, 1\), got shape \(3,\)\. That is the wrong "
+               r"output shape"),
+])  # fmt: skip
+def test_ewa_mistakes_are_named(fn, match):
+    fails_with(checks.check_ewa_update, fn, match=match)
+
+
+# normalizing the inputs
+
+
+def statistics_ddof1(X):
+    return X.mean(axis=1, keepdims=True), X.var(axis=1, keepdims=True, ddof=1)
+
+
+def statistics_wrong_axis(X):
+    return X.mean(axis=0, keepdims=True), X.var(axis=0, keepdims=True)
+
+
+def normalize_own_statistics(X, mu, var):
+    mu, var = statistics(X)  # "normalize" this set with its own statistics
+    return (X - mu) / np.sqrt(var)
+
+
+def normalize_by_variance(X, mu, var):
+    return (X - mu) / var
+
+
+def normalize_not_centred(X, mu, var):
+    return X / np.sqrt(var)
+
+
+@pytest.mark.parametrize("fns, match", [
+    ((statistics_ddof1, normalize), r"Likely mistake: your variance divides by m - 1"),
+    ((statistics_wrong_axis, normalize), r"mu: expected shape \(3, 1\), got shape \(1, 40\)(.|\n)*Likely mistake: "
+                                         r"your statistics are taken over the wrong axis"),
+    ((statistics, normalize_own_statistics), r"normalized test set: expected(.|\n)*Likely mistake: your "
+                                             r"normalize_inputs computes the statistics of the array it is given"),
+    ((statistics, normalize_by_variance), r"Likely mistake: you divide by the variance instead of the standard deviation"),
+    ((statistics, normalize_not_centred), r"Likely mistake: you do not subtract the mean"),
+])  # fmt: skip
+def test_normalize_mistakes_are_named(fns, match):
+    fails_with(checks.check_normalize_inputs, *fns, match=match)
+
+
+# a layer with batch norm
+
+
+def layer_activation_first(A_prev, W, gamma, beta, activation="relu"):
+    return forward(activation_forward(W @ A_prev, activation), gamma, beta)[0]
+
+
+def layer_no_activation(A_prev, W, gamma, beta, activation="relu"):
+    return forward(W @ A_prev, gamma, beta)[0]
+
+
+def layer_normalizes_input(A_prev, W, gamma, beta, activation="relu"):
+    mu, var = _stats(A_prev)
+    return activation_forward(gamma * (W @ ((A_prev - mu) / np.sqrt(var + 1e-5))) + beta, activation)
+
+
+def layer_wrong_axis(A_prev, W, gamma, beta, activation="relu"):
+    return activation_forward(forward_wrong_axis(W @ A_prev, gamma, beta)[0], activation)
+
+
+@pytest.mark.parametrize("fn, match", [
+    (layer_activation_first, r"Likely mistake: your activation comes before batch norm"),
+    (layer_no_activation, r"Likely mistake: you return z_tilde: apply the activation"),
+    (layer_normalizes_input, r"Likely mistake: you normalize the layer's input a_prev"),
+    (layer_wrong_axis, r"Likely mistake: your batch statistics are taken over the wrong axis"),
+])  # fmt: skip
+def test_layer_mistakes_are_named(fn, match):
+    fails_with(checks.check_batchnorm_layer_forward, fn, match=match)
+
+
+# one step of momentum
+
+
+def momentum_pytorch(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in params:
+        velocities[name] = momentum * velocities[name] + grads[name]
+        params[name] -= learning_rate * velocities[name]
+
+
+def momentum_only_w(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in [n for n in params if n.startswith("W")]:
+        velocities[name] = momentum * velocities[name] + (1 - momentum) * grads[name]
+        params[name] -= learning_rate * velocities[name]
+
+
+def momentum_forgets(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in params:
+        v = momentum * np.zeros_like(grads[name]) + (1 - momentum) * grads[name]  # a fresh velocity every step
+        params[name] -= learning_rate * v
+
+
+def momentum_ascent(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in params:
+        velocities[name] = momentum * velocities[name] + (1 - momentum) * grads[name]
+        params[name] += learning_rate * velocities[name]
+
+
+def momentum_not_in_place(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in params:
+        velocities[name] = momentum * velocities[name] + (1 - momentum) * grads[name]
+        p = params[name]
+        p = p - learning_rate * velocities[name]  # a new array: params[name] is unchanged
+
+
+@pytest.mark.parametrize("fn, match", [
+    (momentum_pytorch, r"Likely mistake: your velocity leaves out the factor \(1 - momentum\)"),
+    (momentum_only_w, r"gamma1: expected(.|\n)*Likely mistake: you update only the W's"),
+    (momentum_forgets, r"Likely mistake: your velocity does not carry over from one step to the next"),
+    (momentum_ascent, r"Likely mistake: you step up the gradient"),
+    (momentum_not_in_place, r"Likely mistake: params are not updated in place"),
+])  # fmt: skip
+def test_momentum_mistakes_are_named(fn, match):
+    fails_with(checks.check_momentum_step, fn, match=match)
+
+
+# the noise of batch statistics
+
+
+def noise_ddof1(z, batches, eps=1e-5):
+    Zb = z[batches]
+    return (Zb[:, 0] - Zb.mean(axis=1)) / np.sqrt(Zb.var(axis=1, ddof=1) + eps)
+
+
+def noise_whole_set(z, batches, eps=1e-5):
+    return np.full(len(batches), (z[0] - z.mean()) / np.sqrt(z.var() + eps))
+
+
+def noise_eps_outside(z, batches, eps=1e-5):
+    Zb = z[batches]
+    return (Zb[:, 0] - Zb.mean(axis=1)) / (Zb.std(axis=1) + eps)
+
+
+@pytest.mark.parametrize("fn, match", [
+    (noise_ddof1, r"Likely mistake: your variance divides by m - 1"),
+    (noise_whole_set, r"Likely mistake: you normalize with the mean and variance of the whole training set"),
+    (noise_eps_outside, r"Likely mistake: your eps is outside the square root"),
+])  # fmt: skip
+def test_noise_mistakes_are_named(fn, match):
+    fails_with(checks.check_batch_normalized_example, fn, match=match)
+
+
+def test_every_catalogued_mistake_has_a_test_here():
+    """A new entry in the catalogue needs a learner-style implementation above whose test expects its message."""
+    import ast
+
+    patterns = []
+    for node in ast.walk(ast.parse(open(__file__).read())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "Likely mistake" in node.value:
+            patterns.append(node.value.split("Likely mistake: ")[-1])
+    for catalogue in (checks.FORWARD_MISTAKES, checks.BACKWARD_MISTAKES, checks.INFERENCE_MISTAKES,
+                      checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES, checks.LAYER_MISTAKES,
+                      checks.MOMENTUM_MISTAKES, checks.NOISE_MISTAKES):  # fmt: skip
+        for mistake in catalogue:
+            assert any(re.match(p, mistake.message) for p in patterns), f"no test names: {mistake.message}"
+
+
+@pytest.mark.parametrize("check, n", [(checks.check_batchnorm_forward, 1), (checks.check_batchnorm_backward, 2),
+                                      (checks.check_batchnorm_inference, 1), (checks.check_ewa_update, 1),
+                                      (checks.check_normalize_inputs, 2), (checks.check_batchnorm_layer_forward, 1),
+                                      (checks.check_momentum_step, 1), (checks.check_batch_normalized_example, 1)])  # fmt: skip
+def test_a_check_given_something_else_than_a_function_says_what_it_takes(check, n):
+    with pytest.raises(TypeError, match=rf"{check.__name__} takes your function itself, e.g. {check.__name__}\(.*\); got"):
+        check(*["batchnorm_forward(Z)"] * n)  # a call's result or a string, not the function

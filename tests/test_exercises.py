@@ -1,0 +1,122 @@
+"""The exercises: student copies up to date, failing only where the learner has work to do, and graded by nbgrader.
+
+The course notebooks (notebooks/) hold the solutions, marked the nbgrader
+way; exercises/ holds the copies made from them by tools/make_exercises.py.
+nbgrader's own route is run for real in a temporary course folder:
+``nbgrader generate_assignment`` on the course notebooks, then ``nbgrader
+autograde`` on two submissions, the solutions and the untouched student
+copies. Autograding executes every notebook top to bottom in a fresh kernel
+with errors allowed, so the student copies' executed versions also show where
+they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+BIN = Path(sys.executable).parent
+
+
+def nbgrader_cells(nb):
+    return [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader")]
+
+
+def test_the_student_copies_are_up_to_date():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "make_exercises.py"), "--check"],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
+def test_every_notebook_has_an_exercise_and_its_check(path):
+    cells = nbgrader_cells(json.loads(path.read_text()))
+    solutions = [c for c in cells if c["metadata"]["nbgrader"]["solution"]]
+    assert solutions, "no exercise"
+    for cell in cells:
+        meta = cell["metadata"]["nbgrader"]
+        if meta["solution"]:
+            source = "".join(cell["source"])
+            assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
+            following = cells[cells.index(cell) + 1]
+            # the cell right after an exercise is its check: a locked grade cell calling check_<name>
+            assert following["metadata"]["nbgrader"]["grade"] and following["metadata"]["nbgrader"]["locked"]
+            assert "".join(following["source"]).startswith("check_")
+            assert following["metadata"]["nbgrader"]["grade_id"] == "check_" + meta["grade_id"]
+
+
+def test_student_copies_show_no_solution():
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
+        nb = json.loads(text)
+        assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path.name
+        assert "raise NotImplementedError()" in text
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A temporary nbgrader course: the notebooks as the assignment, two submissions, autograded."""
+    course = tmp_path_factory.mktemp("course")
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        "c.CourseDirectory.course_id = 'batchnorm'\n"
+        "c.Execute.timeout = 300\n"  # per cell; the longest cells train for several seconds
+    )
+    source = course / "source" / "course"
+    source.mkdir(parents=True)
+    for nb in NOTEBOOKS:
+        shutil.copy(nb, source / nb.name)
+    for student, folder in [("solutions", ROOT / "notebooks"), ("untouched", ROOT / "exercises")]:
+        dest = course / "submitted" / student / "course"
+        dest.mkdir(parents=True)
+        for nb in NOTEBOOKS:
+            shutil.copy(folder / nb.name, dest / nb.name)
+
+    # nbgrader runs `alembic` from PATH to set up its database: the environment's bin folder goes first.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def nbgrader(*args):
+        result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, capture_output=True, text=True,
+                                timeout=1200, env=env)  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    nbgrader("generate_assignment", "course", "--force")
+    nbgrader("autograde", "course", "--force", "--create")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        scores = {s: gb.find_submission("course", s).score for s in ("solutions", "untouched")}
+        max_score = gb.find_assignment("course").max_score
+    return dict(course=course, scores=scores, max_score=max_score)
+
+
+def test_nbgrader_gives_full_marks_to_the_solutions_and_zero_to_untouched_copies(graded):
+    exercises = sum(len([c for c in nbgrader_cells(json.loads(p.read_text())) if c["metadata"]["nbgrader"]["grade"]])
+                    for p in NOTEBOOKS)  # fmt: skip
+    assert graded["max_score"] == exercises >= 8
+    assert graded["scores"] == {"solutions": exercises, "untouched": 0}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
+def test_a_student_copy_fails_only_in_exercise_and_check_cells_with_not_implemented_error(graded, path):
+    executed = json.loads((graded["course"] / "autograded" / "untouched" / "course" / path.name).read_text())
+    failures = []
+    for i, cell in enumerate(executed["cells"]):
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "error":
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                failures.append((i, meta.get("grade_id"), out["ename"]))
+    assert failures, "nothing failed: the exercises are not blank"
+    for i, grade_id, ename in failures:
+        assert grade_id is not None, f"cell {i} is no exercise or check, and failed with {ename}"
+        assert ename == "NotImplementedError", f"cell {i} ({grade_id}) failed with {ename}"
