@@ -68,14 +68,14 @@ NOISE_VARIANTS = ("without batch norm", "batch norm", "noisy batch norm")
 
 def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed, steps=840, learning_rate=0.5, probe_every=140,
                         step_sizes=np.linspace(0.25, 2.0, 8), lengths=np.linspace(0.125, 1.0, 8), probe_size=60,
-                        noise_samples=4):  # fmt: skip
+                        noise_samples=4, scale_max=2.0, shift_max=1.0):  # fmt: skip
     """Santurkar et al. (2018) on the Figure 1 network: does batch norm work despite injected covariate shift?
 
     Trains the network of :func:`figure1` (weights std 0.1, mini-batches of 60,
     plain SGD) ``without batch norm``, with ``batch norm``, or with ``noisy
     batch norm`` (:class:`~bn_helpers.landscape.NoisyBatchNorm`: a random
-    per-unit scale in [1/2, 2] and shift in [-1, 1] after every batch-norm
-    layer, redrawn each step). ``seed`` draws the weights, ``100 + seed`` the
+    per-unit scale in [1/scale_max, scale_max] and shift in [-shift_max,
+    shift_max] after every batch-norm layer, redrawn each step). ``seed`` draws the weights, ``100 + seed`` the
     order of the mini-batches, ``50 + seed`` the noise of training and
     ``150 + seed`` the noise held along the probes (so probing changes no
     training run).
@@ -103,7 +103,7 @@ def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed, steps=840, learn
                 rng=np.random.default_rng(seed), activation="sigmoid", weight_scale=0.1)  # fmt: skip
     samples = 1
     if variant == "noisy batch norm":
-        add_batchnorm_noise(model, np.random.default_rng(50 + seed), scale_max=2.0, shift_max=1.0)
+        add_batchnorm_noise(model, np.random.default_rng(50 + seed), scale_max=scale_max, shift_max=shift_max)
         samples = noise_samples
     key = "Z3" if variant == "without batch norm" else "Z_tilde3"  # what the last sigmoid sees
     probe_X, probe_y = X[:, :probe_size], y[:probe_size]
