@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # faster for the course's small matrices and independent of the core count.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help lab test unit nbval matrix execute exercises oracle bench data lock clean
+.PHONY: help lab test unit nbval matrix execute exercises book oracle bench data lock clean
 
 help:
 	@echo "make lab      set up .venv and open the course in JupyterLab (http://127.0.0.1, with a token)"
@@ -23,6 +23,7 @@ help:
 	@echo "make lock     refresh the pinned versions in requirements.txt and requirements-test.txt"
 	@echo "make execute  re-run notebooks in place (NOTEBOOKS=notebooks/02_....ipynb for one)"
 	@echo "make exercises  regenerate the learner's copies in exercises/ from notebooks/ (nbgrader)"
+	@echo "make book     build the course as a static web site in build/book/ (python -m http.server -d build/book)"
 	@echo "make oracle   install PyTorch 2.13.0 (CPU), the conformance tests' oracle"
 	@echo "make bench    benchmarks against PyTorch (BENCH=\"kernel train\" for some parts); not part of make test"
 	@echo "make data     rebuild data/*.npz from scikit-learn and mnist1d"
@@ -92,6 +93,10 @@ oracle: $(VENV)/.test-installed
 exercises: $(VENV)/.test-installed
 	$(BIN)/python tools/make_exercises.py
 
+# The web book in build/book/, from the notebooks' stored outputs (nothing runs); needs Node.js and npm.
+book: $(VENV)/.test-installed
+	timeout 900 $(BIN)/python tools/build_book.py
+
 BENCH ?=
 bench: oracle
 	$(ONE_THREAD) $(BIN)/python benchmarks/run.py $(BENCH)
@@ -101,5 +106,5 @@ data: $(VENV)/.course-installed
 	$(BIN)/python data/build_data.py
 
 clean:
-	rm -rf $(VENV) .venv-newest .pytest_cache .hypothesis build
+	rm -rf $(VENV) .venv-newest .pytest_cache .hypothesis build book/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

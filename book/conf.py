@@ -13,7 +13,8 @@ author = "the course's authors"
 copyright = "the course's authors, MIT licence"
 
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
-exclude_patterns = ["_build", "node_modules", "**.ipynb_checkpoints", "package*.json"]
+# data_README.md is the data folder's README, included into data.md, not a page of its own
+exclude_patterns = ["_build", "node_modules", "**.ipynb_checkpoints", "package*.json", "data_README.md"]
 
 # --- notebooks: stored outputs only, exactly what strict nbval checks
 nb_execution_mode = "off"
@@ -28,8 +29,11 @@ nb_ipywidgets_js = {
 }
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
-# --- equations: MathJax 3 from the site itself
+# --- equations: MathJax 3 from the site itself, configured by _static/mathjax-config.js
+# (which also answers the widgets' MathJax 2 call); myst-parser must not write its own config.
 mathjax_path = "vendor/mathjax/tex-mml-chtml.js"
+myst_update_mathjax = False
+html_js_files = [("mathjax-config.js", {"priority": 200})]
 
 # --- API reference from the docstrings (numpy style)
 autodoc_member_order = "bysource"
@@ -42,6 +46,8 @@ html_theme = "sphinx_book_theme"
 html_title = "Batch normalization, one experiment at a time"
 html_static_path = ["_static"]
 html_show_sourcelink = False
+html_copy_source = False  # the notebooks are in the repository; the site need not carry them twice
+html_context = {"default_mode": "light"}
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": False,

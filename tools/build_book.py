@@ -16,6 +16,7 @@ at http://127.0.0.1:8000 (or open build/book/index.html directly).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -45,7 +46,9 @@ def assemble():
     shutil.copytree(BOOK, SRC, ignore=shutil.ignore_patterns("node_modules", "package*.json"))
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         shutil.copy(nb, SRC / nb.name)
-    shutil.copy(ROOT / "data" / "README.md", SRC / "data_README.md")
+    # data/README.md's links point at files next to it in the repository, not pages of the site: keep their text.
+    readme = (ROOT / "data" / "README.md").read_text()
+    (SRC / "data_README.md").write_text(re.sub(r"\[([^\]]+)\]\((?!https?:)[^)]+\)", r"\1", readme))
     vendor = SRC / "_static" / "vendor"
     for name, (source, parts) in VENDOR.items():
         if source.is_file():
