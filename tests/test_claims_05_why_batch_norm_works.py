@@ -148,3 +148,18 @@ def test_batchnorm_is_smoother_but_much_less_so_at_equal_step_lengths(noise_runs
     # noisy: close to batch norm on loss range and gradient change, between the two on smoothness
     assert loss_range[noisy, 1] < 1.5 * loss_range[bn, 1] and change[noisy, 1] < 1.3 * change[bn, 1]
     assert smooth[bn] < smooth[noisy] < smooth[plain]
+
+
+def test_the_noise_batch_statistics_add_to_one_example_shrinks_like_one_over_sqrt_m(M):
+    """Section 4's demonstration: example 0's normalized value across 300 random batches that contain it."""
+    from bn_helpers import batchnorm_forward
+
+    z = (MLP([40, 100, 10], batchnorm=False, rng=np.random.default_rng(0)).params["W1"] @ M[0])[0]
+    rng = np.random.default_rng(8)
+    spread = {}
+    for m in (4, 16, 64):
+        others = np.array([rng.choice(np.arange(1, z.size), m - 1, replace=False) for _ in range(300)])
+        batches = np.hstack([np.zeros((300, 1), dtype=int), others])
+        spread[m] = batchnorm_forward(z[batches], np.ones((300, 1)), np.zeros((300, 1)))[0][:, 0].std()
+    # four times the batch, about half the spread
+    assert 1.6 < spread[4] / spread[16] < 2.8 and 1.6 < spread[16] / spread[64] < 2.8
