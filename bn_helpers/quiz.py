@@ -65,3 +65,75 @@ def grade(selected):
         truth = "true" if st.true else "false"
         feedback.append((right, f"{verdict}: this statement is {truth}. {st.why}"))
     return feedback, sum(r for r, _ in feedback)
+
+
+# --- Inline questions: predict, then run ----------------------------------------------
+#
+# A notebook asks a question in markdown and the learner records a prediction in an
+# answer cell (a letter, or a number) before the experiment runs. After the
+# experiment, a locked cell calls ``check_prediction(key, prediction, observed)``:
+# it says whether the prediction held and why. The right answer and the
+# explanation live here, not in the notebook, so neither is on screen before the
+# learner has answered.
+
+
+class Prediction(NamedTuple):
+    """An inline question's key.
+
+    ``choices`` maps each letter to its text for a multiple-choice question,
+    or is ``None`` for a numeric one. ``answer`` is the right letter, or the
+    right number; ``None`` means the experiment decides: the ``observed``
+    value passed to :func:`check_prediction` is the answer. ``tolerance`` is
+    the absolute error a numeric prediction may have. ``why`` explains the
+    result and is shown only after an answer is given.
+    """
+
+    choices: dict | None
+    answer: object
+    why: str
+    tolerance: float | None = None
+
+
+PREDICTIONS: dict[str, Prediction] = {}
+
+
+def _check_key(key):
+    if key not in PREDICTIONS:
+        raise ValueError(f"key must name an inline question ({', '.join(sorted(PREDICTIONS))}); got {key!r}")
+    return PREDICTIONS[key]
+
+
+def check_prediction(key, prediction, observed=None):
+    """Say whether the learner's ``prediction`` for question ``key`` held, and why.
+
+    Returns ``True`` and prints the explanation when it held; raises
+    ``AssertionError`` with the explanation when it did not (so a grading run
+    scores the cell 0), and when no prediction was recorded (``None``, ``...``
+    or an empty string), without the explanation. ``observed`` is what the
+    experiment measured, for a question whose answer the experiment decides.
+    """
+    q = _check_key(key)
+    if prediction is None or prediction is ... or (isinstance(prediction, str) and not prediction.strip()):
+        raise AssertionError("No prediction recorded yet: write your answer in the cell above the experiment, "
+                             "run it, then run the experiment and this cell.")  # fmt: skip
+    truth = q.answer if q.answer is not None else observed
+    if truth is None:
+        raise ValueError(f"question {key!r} is decided by the experiment: pass observed=<what it measured>")
+    if q.choices is not None:
+        letter = str(prediction).strip().lower().strip("()")
+        if letter not in q.choices:
+            raise AssertionError(f"Answer with one of the letters {', '.join(q.choices)}; got {prediction!r}.")
+        held = letter == str(truth).lower()
+        said = f"({letter}) {q.choices[letter]}"
+        right = f"({str(truth).lower()}) {q.choices[str(truth).lower()]}"
+    else:
+        try:
+            value = float(prediction)
+        except (TypeError, ValueError):
+            raise AssertionError(f"Answer with a number; got {prediction!r}.") from None
+        held = abs(value - float(truth)) <= q.tolerance
+        said, right = f"{value:g}", f"{float(truth):.3g} (within {q.tolerance:g})"
+    if not held:
+        raise AssertionError(f"Your prediction {said} did not hold: the answer is {right}. {q.why}")
+    print(f"Your prediction {said} held. {q.why}")
+    return True
