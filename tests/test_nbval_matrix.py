@@ -74,3 +74,35 @@ def test_the_newest_row_is_skipped_without_a_newer_python(monkeypatch):
     monkeypatch.setattr(matrix, "python_version", lambda exe: (3, 11))
     with pytest.raises(matrix.Skip, match=r"the newest Python here \(3.11\) is the course's own"):
         matrix.newest_venv(print)
+
+
+def test_a_cpu_row_is_skipped_where_this_cpu_is_what_it_emulates(monkeypatch):
+    """On an AVX2 machine whose OpenBLAS already runs Haswell kernels, the avx2 row would repeat the default row."""
+    monkeypatch.setattr(matrix.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(matrix, "probe", lambda python, env: {"features": {"AVX512F": False, "AVX2": True},
+                                                              "exp": "baseline" if "NPY_DISABLE_CPU_FEATURES" in env else "X86_V3",
+                                                              "core": env.get("OPENBLAS_CORETYPE", "Haswell"), "stderr": ""})  # fmt: skip
+    with pytest.raises(matrix.Skip, match="this CPU already is what the row emulates"):
+        matrix.cpu_env(row("avx2"), Path(sys.executable))
+    # The sse4 row still has something to switch off here.
+    assert matrix.cpu_env(row("sse4"), Path(sys.executable))["NPY_DISABLE_CPU_FEATURES"] == "X86_V3"
+
+
+def test_rows_run_side_by_side_and_report_in_order(monkeypatch, capsys):
+    import threading
+
+    running, most = set(), []
+
+    def fake(row, extra):
+        running.add(row.name)
+        most.append(len(running))
+        threading.Event().wait(0.2)
+        running.discard(row.name)
+        return dict(row=row.name, status="passed", detail="", seconds=0.2)
+
+    monkeypatch.setattr(matrix, "run_row", fake)
+    assert matrix.main(["agg", "avx2", "sse4", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert max(most) == 2
+    assert [ln.split()[0] for ln in out.splitlines() if ln.split()[:1] in (["agg"], ["avx2"], ["sse4"])] == ["agg", "avx2", "sse4"]
+    assert "matrix: 3 passed, 0 failed" in out

@@ -22,14 +22,17 @@ newest     the newest Python on this machine with the newest packages the
 
 Nothing here reaches the notebooks: the variables are read by numpy and
 OpenBLAS when the kernel imports numpy (nbval's kernels inherit pytest's
-environment). Rows run one after another; two kernels at once on 2 cores
-only add noise.
+environment). Rows run side by side, ``--jobs`` at a time (default: one per
+core): each uses one BLAS thread, and the outputs they compare do not depend
+on timing. A CPU row is skipped where this CPU already is what it emulates
+(an AVX2 machine needs no AVX2 emulation): the default row ran exactly that.
 
     python tools/nbval_matrix.py                  # every row
     python tools/nbval_matrix.py avx2 newest      # some rows
     python tools/nbval_matrix.py --skip default   # all but one (make test runs default itself)
     python tools/nbval_matrix.py --list           # the rows and the environment each sets
     python tools/nbval_matrix.py avx2 -- -k 04    # extra pytest arguments after --
+    python tools/nbval_matrix.py --jobs 1         # one row at a time
 
 A row that cannot run here (no x86-64 CPU to emulate another with, no newer
 Python) is skipped with its reason. The last line counts the rows:
@@ -48,6 +51,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,10 +169,14 @@ def cpu_env(row: Row, python: Path) -> dict:
         raise Skip(f"emulates an x86-64 CPU; this machine is {platform.machine()}")
     # Switch off only what this CPU has: numpy warns about a feature it does not have,
     # and that warning would land in the first cell's stderr.
-    present = probe(python, {})["features"]
-    disabled = [level for level in row.disable_numpy if present.get(NUMPY_LEVELS[level])]
+    native = probe(python, {})
+    disabled = [level for level in row.disable_numpy if native["features"].get(NUMPY_LEVELS[level])]
     if disabled:
         env["NPY_DISABLE_CPU_FEATURES"] = ",".join(disabled)
+    elif env.get("OPENBLAS_CORETYPE") in (None, native["core"]):
+        # Nothing to switch: this CPU is what the row emulates, so the default row already ran it.
+        raise Skip(f"this CPU already is what the row emulates (numpy {native['exp']}, OpenBLAS {native['core']}); "
+                   f"the default row covers it")  # fmt: skip
     seen = probe(python, env)
     if seen["stderr"]:
         raise RuntimeError(f"importing numpy with {env} printed to stderr: {seen['stderr']!r}")
@@ -213,9 +221,18 @@ def targets(row: Row) -> list[str]:
 
 
 def run_row(row: Row, extra: list[str]) -> dict:
-    def log(text):
-        print(text, flush=True)
+    lines = []  # printed when the row ends, so that rows running side by side do not interleave
 
+    def log(text):
+        lines.append(text)
+
+    try:
+        return _run_row(row, extra, log)
+    finally:
+        print("\n".join(lines), flush=True)
+
+
+def _run_row(row: Row, extra: list[str], log) -> dict:
     start = time.perf_counter()
     try:
         python = newest_venv(log) if row.newest_python else course_python()
@@ -249,7 +266,10 @@ def main(argv=None) -> int:
     parser.add_argument("rows", nargs="*", help="rows to run (default: all)")
     parser.add_argument("--skip", action="append", default=[], help="a row not to run")
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="rows run side by side (default: cores)")
     args, extra = parser.parse_known_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1; got {args.jobs}")
     extra = [a for a in extra if a != "--"]
     names = [r.name for r in ROWS]
     if args.list:
@@ -265,7 +285,8 @@ def main(argv=None) -> int:
     chosen = [r for r in ROWS if (not args.rows or r.name in args.rows) and r.name not in args.skip]
     if not course_python().exists():
         parser.error(f"{course_python()} is missing: run `make test` (or `make unit`) once to create .venv")
-    results = [run_row(r, extra) for r in chosen]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each row is a subprocess: threads suffice
+        results = list(pool.map(lambda r: run_row(r, extra), chosen))
     print("\nrow       status   seconds  details")
     for r in results:
         print(f"{r['row']:<9} {r['status']:<8} {r['seconds']:7.0f}  {r['detail']}")

@@ -1,0 +1,128 @@
+"""MultiSeedMLP and train_seeds compute, per seed, what MLP and train compute for that seed alone."""
+
+import numpy as np
+import pytest
+
+from bn_helpers import MLP, Adam, GradientDescent, Momentum, RMSprop, train
+from bn_helpers.multiseed import MultiSeedMLP, softmax_cross_entropy_seeds, train_seeds
+from bn_helpers.layers import softmax_cross_entropy
+
+SEEDS = [3, 4, 5]
+
+
+def data(n_x=6, m=50, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0.5, 2.0, (n_x, m))
+    y = rng.integers(0, classes, m)
+    return X, y
+
+
+def rel(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
+
+
+def nets(sizes, **kw):
+    many = MultiSeedMLP(sizes, rngs=[np.random.default_rng(s) for s in SEEDS], **kw)
+    ones = [MLP(sizes, rng=np.random.default_rng(s), **kw) for s in SEEDS]
+    return many, ones
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("batchnorm", [True, False, [True, False]])
+def test_forward_and_backward_match_one_seed_at_a_time(activation, batchnorm):
+    sizes = [6, 7, 5, 3]
+    many, ones = nets(sizes, batchnorm=batchnorm, activation=activation)
+    X, y = data()
+    Xs = np.stack([X + i for i in range(len(SEEDS))])  # each seed its own batch
+    ys = np.stack([np.roll(y, i) for i in range(len(SEEDS))])
+    losses, grads = many.loss_and_grads(Xs, ys)
+    for i, net in enumerate(ones):
+        loss, g = net.loss_and_grads(Xs[i], ys[i])
+        assert rel(losses[i], loss) < 1e-12
+        for name in g:
+            assert grads[name].shape == (len(SEEDS), *g[name].shape)
+            assert rel(grads[name][i], g[name]) < 1e-10, name
+        for key, value in net.hidden.items():
+            assert rel(many.hidden[key][i], value) < 1e-12, key
+        for l, bn in net.bn.items():
+            assert rel(many.running_mean[l][i], bn.running_mean) < 1e-12
+            assert rel(many.running_var[l][i], bn.running_var) < 1e-12
+
+
+def test_a_shared_input_broadcasts_and_eval_mode_uses_running_averages():
+    many, ones = nets([6, 8, 3], batchnorm=True, activation="relu", unbiased_running_var=True)
+    X, y = data()
+    many.loss_and_grads(X, y)  # training mode, moves the running averages
+    for net in ones:
+        net.loss_and_grads(X, y)
+    losses, accs = many.evaluate(X, y)
+    for i, net in enumerate(ones):
+        loss, acc = net.evaluate(X, y)
+        assert rel(losses[i], loss) < 1e-12 and accs[i] == acc
+        assert rel(many.seed(i).eval().forward(X), net.eval().forward(X)) < 1e-12
+    assert many.training  # evaluate restores the mode
+
+
+def test_softmax_cross_entropy_per_seed():
+    rng = np.random.default_rng(1)
+    Z, y = rng.normal(size=(2, 4, 9)), rng.integers(0, 4, (2, 9))
+    losses, dZ = softmax_cross_entropy_seeds(Z, y)
+    for i in range(2):
+        loss, d = softmax_cross_entropy(Z[i], y[i])
+        assert rel(losses[i], loss) < 1e-14 and rel(dZ[i], d) < 1e-14
+
+
+@pytest.mark.parametrize("optimizer, batch_size, drop_last, activation", [
+    (lambda: Adam(0.01), 16, True, "relu"),
+    (lambda: Momentum(0.1, momentum=0.9), 8, False, "tanh"),
+    (lambda: RMSprop(1e-3), 16, False, "relu"),
+    (lambda: GradientDescent(0.5), None, False, "sigmoid"),
+])  # fmt: skip
+def test_a_whole_training_run_matches_train_per_seed(optimizer, batch_size, drop_last, activation):
+    sizes = [6, 10, 10, 3]
+    many, ones = nets(sizes, batchnorm=[True, False], activation=activation)
+    X, y = data()
+    Xv, yv = data(m=20, seed=9)
+    kw = dict(epochs=4, batch_size=batch_size, X_val=Xv, y_val=yv, eval_every=3, drop_last=drop_last, progress=False)
+    rngs = [np.random.default_rng(100 + s) for s in SEEDS] if batch_size else None
+    hs = train_seeds(many, optimizer(), X, y, rngs=rngs, **kw)
+    for i, net in enumerate(ones):
+        h = train(net, optimizer(), X, y, rng=np.random.default_rng(100 + SEEDS[i]) if batch_size else None, **kw)
+        assert set(hs[i]) == set(h)
+        assert hs[i]["diverged"] is h["diverged"] is False
+        np.testing.assert_array_equal(hs[i]["step"], h["step"])
+        for key in ("batch_loss", "train_loss", "val_loss", "train_acc", "val_acc"):
+            assert hs[i][key].shape == h[key].shape and rel(hs[i][key], h[key]) < 1e-10, key
+        for name, p in net.params.items():
+            assert rel(many.params[name][i], p) < 1e-10, name
+
+
+def test_a_diverging_seed_stops_alone():
+    many, ones = nets([6, 10, 3], batchnorm=False, activation="relu", weight_scale=1.0)
+    X, y = data()
+    many.params["W1"][1] = np.nan  # seed 1 breaks at once
+    hs = train_seeds(many, GradientDescent(0.1), X, y, epochs=5, progress=False)
+    assert [h["diverged"] for h in hs] == [False, True, False]
+    assert len(hs[1]["batch_loss"]) == 1 and len(hs[0]["batch_loss"]) == 5
+    h0 = train(ones[0], GradientDescent(0.1), X, y, epochs=5, progress=False)
+    assert rel(hs[0]["batch_loss"], h0["batch_loss"]) < 1e-10
+
+
+def test_bad_input_names_the_argument():
+    many, _ = nets([6, 4, 3], batchnorm=True)
+    X, y = data()
+    with pytest.raises(ValueError, match="rngs must be a non-empty list"):
+        MultiSeedMLP([6, 4, 3], batchnorm=True, rngs=[])
+    with pytest.raises(TypeError, match=r"rngs\[1\]"):
+        MultiSeedMLP([6, 4, 3], batchnorm=True, rngs=[np.random.default_rng(0), 1])
+    with pytest.raises(ValueError, match=r"X must have shape \(3, 6, m\)"):
+        many.forward(np.zeros((2, 6, 5)))
+    with pytest.raises(ValueError, match=r"y must have shape \(50,\) or \(3, 50\)"):
+        many.loss_and_grads(X, np.zeros((2, 50), int))
+    with pytest.raises(ValueError, match="rngs must be a list of 3"):
+        train_seeds(many, Adam(0.01), X, y, epochs=1, batch_size=8, rngs=[np.random.default_rng(0)])
+    with pytest.raises(TypeError, match="model must be a MultiSeedMLP"):
+        train_seeds(MLP([6, 4, 3], batchnorm=True, rng=np.random.default_rng(0)), Adam(0.01), X, y, epochs=1)
+    with pytest.raises(ValueError, match="i must be a seed index below k=3"):
+        many.seed(3)
