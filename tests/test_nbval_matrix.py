@@ -106,3 +106,11 @@ def test_rows_run_side_by_side_and_report_in_order(monkeypatch, capsys):
     assert max(most) == 2
     assert [ln.split()[0] for ln in out.splitlines() if ln.split()[:1] in (["agg"], ["avx2"], ["sse4"])] == ["agg", "avx2", "sse4"]
     assert "matrix: 3 passed, 0 failed" in out
+
+
+def test_arguments_after_the_double_dash_go_to_pytest(monkeypatch, capsys):
+    seen = []
+    monkeypatch.setattr(matrix, "run_row", lambda row, extra: seen.append((row.name, extra)) or
+                        dict(row=row.name, status="passed", detail="", seconds=0.0))  # fmt: skip
+    assert matrix.main(["agg", "--", "-k", "04 or 05"]) == 0
+    assert seen == [("agg", ["-k", "04 or 05"])]

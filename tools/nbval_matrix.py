@@ -267,10 +267,14 @@ def main(argv=None) -> int:
     parser.add_argument("--skip", action="append", default=[], help="a row not to run")
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="rows run side by side (default: cores)")
-    args, extra = parser.parse_known_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Everything after `--` goes to pytest as it is (argparse would take it for rows).
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    args, unknown_flags = parser.parse_known_args(argv)
+    extra = unknown_flags + extra
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
-    extra = [a for a in extra if a != "--"]
     names = [r.name for r in ROWS]
     if args.list:
         for r in ROWS:
