@@ -28,6 +28,7 @@ from .layers import (
 )
 from .minibatches import iterate_minibatches, num_minibatches
 from .mlp import MLP
+from .multiseed import MultiSeedMLP, train_seeds
 from .normalize import input_statistics, normalize_dataset, normalize_inputs
 from .notebook import PALETTE, setup_notebook
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
@@ -41,6 +42,7 @@ __all__ = [
     "Dataset",
     "GradientDescent",
     "MLP",
+    "MultiSeedMLP",
     "Momentum",
     "Optimizer",
     "PALETTE",
@@ -76,6 +78,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "train",
+    "train_seeds",
 ]
 
 __version__ = "0.1.0"
