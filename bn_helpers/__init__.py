@@ -16,6 +16,7 @@ from .batchnorm import (
 )
 from .data import Dataset, load_dataset, load_digits, load_mnist1d
 from .ewa import ewa_series, ewa_update
+from .folding import fold_batchnorm, fold_mlp, recompute_statistics
 from .gradcheck import check_model_gradients, compare, numerical_gradient, rel_error
 from .layers import (
     accuracy,
@@ -31,6 +32,13 @@ from .mlp import MLP
 from .normalize import input_statistics, normalize_dataset, normalize_inputs
 from .notebook import PALETTE, setup_notebook
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
+from .sync_batchnorm import (
+    PerDeviceBatchNorm,
+    per_device_batchnorm_forward,
+    per_device_mlp,
+    sync_batchnorm_backward,
+    sync_batchnorm_forward,
+)
 from .synthetic import make_covariate_shift, make_two_scale_regression, shifted_label_rule
 from .training import train
 
@@ -44,6 +52,7 @@ __all__ = [
     "Momentum",
     "Optimizer",
     "PALETTE",
+    "PerDeviceBatchNorm",
     "RMSprop",
     "accuracy",
     "activation_backward",
@@ -58,6 +67,8 @@ __all__ = [
     "dense_forward",
     "ewa_series",
     "ewa_update",
+    "fold_batchnorm",
+    "fold_mlp",
     "input_statistics",
     "iterate_minibatches",
     "load_dataset",
@@ -70,11 +81,16 @@ __all__ = [
     "normalize_inputs",
     "num_minibatches",
     "numerical_gradient",
+    "per_device_batchnorm_forward",
+    "per_device_mlp",
+    "recompute_statistics",
     "rel_error",
     "setup_notebook",
     "shifted_label_rule",
     "softmax",
     "softmax_cross_entropy",
+    "sync_batchnorm_backward",
+    "sync_batchnorm_forward",
     "train",
 ]
 
