@@ -34,6 +34,7 @@ from .notebook import PALETTE, setup_notebook
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
 from .sync_batchnorm import (
     PerDeviceBatchNorm,
+    combine_statistics,
     per_device_batchnorm_forward,
     per_device_mlp,
     sync_batchnorm_backward,
@@ -62,6 +63,7 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_inference",
     "check_model_gradients",
+    "combine_statistics",
     "compare",
     "dense_backward",
     "dense_forward",

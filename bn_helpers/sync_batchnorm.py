@@ -71,6 +71,36 @@ def per_device_batchnorm_forward(shards, gamma, beta, eps=1e-5):
     return [batchnorm_forward(Z, gamma, beta, eps)[0] for Z in shards]
 
 
+def combine_statistics(counts, means, M2s):
+    """The whole batch's mean and biased variance from each device's count, mean and sum of squared deviations.
+
+    Parameters
+    ----------
+    counts : list of k ints ``m_k >= 1``
+    means : list of k arrays ``(n_l, 1)``, ``mu_k`` = the mean of device ``k``'s shard
+    M2s : list of k arrays ``(n_l, 1)``, ``M2_k = sum (z - mu_k)^2`` over device ``k``'s shard
+
+    Returns
+    -------
+    mu, var : ``(n_l, 1)`` each, those of ``np.hstack(shards)``::
+
+        mu  = sum_k m_k mu_k / m                                    m = sum_k m_k
+        var = (sum_k M2_k + sum_k m_k (mu_k - mu)^2) / m
+
+    The second sum is the spread *between* the devices' means, which each
+    device's own ``M2_k`` cannot see.
+    """
+    if not (len(counts) == len(means) == len(M2s)) or len(counts) == 0:
+        raise ValueError(
+            f"counts, means and M2s must hold one entry per device, at least one; got {len(counts)}, "
+            f"{len(means)} and {len(M2s)}"
+        )
+    m = sum(counts)
+    mu = sum(m_k * mu_k for m_k, mu_k in zip(counts, means)) / m
+    var = sum(M2_k + m_k * (mu_k - mu) ** 2 for m_k, mu_k, M2_k in zip(counts, means, M2s)) / m
+    return mu, var
+
+
 def sync_batchnorm_forward(shards, gamma, beta, eps=1e-5):
     """Synchronized batch norm: every shard normalized with the whole mini-batch's statistics.
 
@@ -112,14 +142,14 @@ def sync_batchnorm_forward(shards, gamma, beta, eps=1e-5):
     eps = check_eps(eps)
 
     # On each device: its own reduction (no communication).
-    local = []
+    counts, means, M2s = [], [], []
     for Z in shards:
-        m_k = Z.shape[1]
         mu_k = Z.mean(axis=1, keepdims=True)
-        local.append((m_k, mu_k, ((Z - mu_k) ** 2).sum(axis=1, keepdims=True)))
+        counts.append(Z.shape[1])
+        means.append(mu_k)
+        M2s.append(((Z - mu_k) ** 2).sum(axis=1, keepdims=True))
     # The one exchange: every device receives every (m_k, mu_k, M2_k) and combines them the same way.
-    mu = sum(m_k * mu_k for m_k, mu_k, _ in local) / m
-    var = sum(M2_k + m_k * (mu_k - mu) ** 2 for m_k, mu_k, M2_k in local) / m
+    mu, var = combine_statistics(counts, means, M2s)
     inv_std = 1.0 / np.sqrt(var + eps)
 
     Z_norm = [(Z - mu) * inv_std for Z in shards]
