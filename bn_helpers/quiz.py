@@ -142,12 +142,12 @@ def check_prediction(key, prediction, observed=None):
 # --- notebook 08: batch norm after training --------------------------------------------
 
 PREDICTIONS["08-fold"] = Prediction(
-    {"a": "exactly 0", "b": "rounding-sized (below 1e-9)", "c": "small but visible (around 1e-3)",
-     "d": "large enough to change some predictions"},  # fmt: skip
+    {"a": "rounding-sized (below 1e-9)", "b": "small but visible (around 1e-3)",
+     "c": "large enough to change some predictions"},  # fmt: skip
     None,
     "In eval mode batch norm is a fixed affine map per unit, and so is the dense layer before it: their composition "
     "is one affine map, so folding changes nothing but the order of the floating-point operations. The difference "
-    "is rounding, usually not exactly 0.",
+    "is rounding.",
 )
 
 PREDICTIONS["08-devices"] = Prediction(
