@@ -16,6 +16,7 @@ from .batchnorm import (
 )
 from .data import Dataset, load_dataset, load_digits, load_mnist1d
 from .ewa import ewa_series, ewa_update
+from .folding import fold_batchnorm, fold_mlp, recompute_statistics
 from .gradcheck import check_model_gradients, compare, numerical_gradient, rel_error
 from .layers import (
     accuracy,
@@ -32,6 +33,14 @@ from .multiseed import MultiSeedMLP, train_seeds
 from .normalize import input_statistics, normalize_dataset, normalize_inputs
 from .notebook import PALETTE, setup_notebook
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
+from .sync_batchnorm import (
+    PerDeviceBatchNorm,
+    combine_statistics,
+    per_device_batchnorm_forward,
+    per_device_mlp,
+    sync_batchnorm_backward,
+    sync_batchnorm_forward,
+)
 from .synthetic import make_covariate_shift, make_two_scale_regression, shifted_label_rule
 from .training import train
 
@@ -46,6 +55,7 @@ __all__ = [
     "Momentum",
     "Optimizer",
     "PALETTE",
+    "PerDeviceBatchNorm",
     "RMSprop",
     "accuracy",
     "activation_backward",
@@ -55,11 +65,14 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_inference",
     "check_model_gradients",
+    "combine_statistics",
     "compare",
     "dense_backward",
     "dense_forward",
     "ewa_series",
     "ewa_update",
+    "fold_batchnorm",
+    "fold_mlp",
     "input_statistics",
     "iterate_minibatches",
     "load_dataset",
@@ -72,11 +85,16 @@ __all__ = [
     "normalize_inputs",
     "num_minibatches",
     "numerical_gradient",
+    "per_device_batchnorm_forward",
+    "per_device_mlp",
+    "recompute_statistics",
     "rel_error",
     "setup_notebook",
     "shifted_label_rule",
     "softmax",
     "softmax_cross_entropy",
+    "sync_batchnorm_backward",
+    "sync_batchnorm_forward",
     "train",
     "train_seeds",
 ]

@@ -137,3 +137,25 @@ def check_prediction(key, prediction, observed=None):
         raise AssertionError(f"Your prediction {said} did not hold: the answer is {right}. {q.why}")
     print(f"Your prediction {said} held. {q.why}")
     return True
+
+
+# --- notebook 08: batch norm after training --------------------------------------------
+
+PREDICTIONS["08-fold"] = Prediction(
+    {"a": "rounding-sized (below 1e-9)", "b": "small but visible (around 1e-3)",
+     "c": "large enough to change some predictions"},  # fmt: skip
+    None,
+    "In eval mode batch norm is a fixed affine map per unit, and so is the dense layer before it: their composition "
+    "is one affine map, so folding changes nothing but the order of the floating-point operations. The difference "
+    "is rounding.",
+)
+
+PREDICTIONS["08-devices"] = Prediction(
+    {"a": "about the same as on one device (within 2 points)", "b": "a few points lower (2 to 10 points)",
+     "c": "far lower (more than 10 points)"},  # fmt: skip
+    None,
+    "Each device normalizes its 2 examples with their own mean and variance: batch norm at batch size 2, whatever "
+    "the total batch. With 2 examples every unit's normalized values are -1 and +1, the statistics are pure noise "
+    "and the running averages fit no test batch: the collapse of notebook 04's tiny batches, although the gradient "
+    "is averaged over all 32 examples.",
+)

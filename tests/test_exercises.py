@@ -115,7 +115,11 @@ def test_a_student_copy_fails_only_in_exercise_and_check_cells_with_not_implemen
         for out in cell.get("outputs", []):
             if out["output_type"] == "error":
                 meta = cell.get("metadata", {}).get("nbgrader", {})
-                failures.append((i, meta.get("grade_id"), out["ename"]))
+                ename = out["ename"]
+                if meta.get("grade_id", "").startswith("check_prediction") and ename == "AssertionError" \
+                        and out["evalue"].startswith("No prediction recorded"):
+                    ename = "NotImplementedError"  # an inline question not answered yet: what check_prediction says
+                failures.append((i, meta.get("grade_id"), ename))
     assert failures, "nothing failed: the exercises are not blank"
     for i, grade_id, ename in failures:
         assert grade_id is not None, f"cell {i} is no exercise or check, and failed with {ename}"

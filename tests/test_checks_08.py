@@ -1,0 +1,189 @@
+"""Notebook 08's exercise checks: right code passes with a bound, each learner-style mistake is named."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from bn_helpers import checks, combine_statistics, fold_batchnorm
+from bn_helpers.quiz import check_prediction
+
+# --- right implementations, as the notebook's solutions write them -----------------------
+
+
+def fold(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    if b is None:
+        b = np.zeros((W.shape[0], 1))
+    scale = gamma / np.sqrt(running_var + eps)
+    return scale * W, scale * (b - running_mean) + beta
+
+
+def combine(counts, means, M2s):
+    m = sum(counts)
+    mu = sum(c * mk for c, mk in zip(counts, means)) / m
+    var = sum(M2 + c * (mk - mu) ** 2 for c, mk, M2 in zip(counts, means, M2s)) / m
+    return mu, var
+
+
+@pytest.mark.parametrize("check, fn", [(checks.check_fold_batchnorm, fold), (checks.check_fold_batchnorm, fold_batchnorm),
+                                       (checks.check_combine_statistics, combine),
+                                       (checks.check_combine_statistics, combine_statistics)])  # fmt: skip
+def test_right_code_passes_with_one_line_and_a_bound(check, fn, capsys):
+    check(fn)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "right in all" in out
+    assert re.search(r"Worst relative error < 1e-10 in float64", out)
+
+
+def fails_with(check, fn, match):
+    with pytest.raises(AssertionError) as info:
+        check(fn)
+    message = str(info.value)
+    assert re.search(match, message), message
+    return message
+
+
+# --- learner-style mistakes ----------------------------------------------------------------
+
+
+def fold_eps_outside(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / (np.sqrt(running_var) + eps)
+    return s * W, s * (b - running_mean) + beta
+
+
+def fold_forgets_b(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = gamma / np.sqrt(running_var + eps)
+    return s * W, beta - s * running_mean
+
+
+def fold_default_statistics(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / np.sqrt(1.0 + eps)  # as if the layer had never seen data: mean 0, variance 1
+    return W * s, s * b + beta
+
+
+def fold_no_mean(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / np.sqrt(running_var + eps)
+    return s * W, s * b + beta
+
+
+def fold_columns(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / np.sqrt(running_var + eps)
+    return W * s.ravel(), s * (b - running_mean) + beta  # (n,) broadcasts along the columns
+
+
+def fold_variance(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / (running_var + eps)
+    return s * W, s * (b - running_mean) + beta
+
+
+def fold_b_flat(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    W_f, b_f = fold(W, b, gamma, beta, running_mean, running_var, eps)
+    return W_f, b_f.ravel()
+
+
+def fold_crashes_on_none(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    s = gamma / np.sqrt(running_var + eps)
+    return s * W, s * (b - running_mean) + beta
+
+
+@pytest.mark.parametrize("fn, match", [
+    (fold_eps_outside, r"Likely mistake: your eps is outside the square root: the scale is gamma"),
+    (fold_forgets_b, r"Likely mistake: b is left out of b_folded"),
+    (fold_default_statistics, r"Likely mistake: your fold ignores the running statistics"),
+    (fold_no_mean, r"Likely mistake: running_mean is not subtracted"),
+    (fold_columns, r"Likely mistake: you scale the columns of W instead of its rows"),
+    (fold_variance, r"Likely mistake: you divide by the running variance instead of its square root"),
+])  # fmt: skip
+def test_fold_mistakes_are_named(fn, match):
+    message = fails_with(checks.check_fold_batchnorm, fn, match)
+    assert "expected" in message and "got" in message
+
+
+def test_fold_other_failures_say_what_is_wrong():
+    fails_with(checks.check_fold_batchnorm, fold_b_flat, r"b_folded: expected shape \(4, 1\), got shape \(4,\).*keepdims")
+    fails_with(checks.check_fold_batchnorm, fold_crashes_on_none,
+               r"case 'b = None .*raised TypeError")
+    fails_with(checks.check_fold_batchnorm, lambda *a, **k: fold(*a, **k)[0], r"must return a tuple of 2 \(W_folded, b_folded\)")
+
+
+def combine_plain_mean(counts, means, M2s):
+    mu = sum(means) / len(means)
+    return mu, sum(M2 + c * (mk - mu) ** 2 for c, mk, M2 in zip(counts, means, M2s)) / sum(counts)
+
+
+def combine_within_only(counts, means, M2s):
+    return combine(counts, means, M2s)[0], sum(M2s) / sum(counts)
+
+
+def combine_average_variances(counts, means, M2s):
+    return combine(counts, means, M2s)[0], sum(M2 / c for c, M2 in zip(counts, M2s)) / len(counts)
+
+
+def combine_ddof1(counts, means, M2s):
+    mu, var = combine(counts, means, M2s)
+    m = sum(counts)
+    return mu, var * m / (m - 1)
+
+
+def combine_unweighted_between(counts, means, M2s):
+    mu = combine(counts, means, M2s)[0]
+    return mu, (sum(M2s) + sum((mk - mu) ** 2 for mk in means)) / sum(counts)
+
+
+@pytest.mark.parametrize("fn, match", [
+    (combine_plain_mean, r"Likely mistake: your mean is the plain average of the devices' means"),
+    (combine_within_only, r"Likely mistake: your variance is sum_k M2_k / m: it misses the spread between"),
+    (combine_average_variances, r"Likely mistake: your variance is the average of the devices' variances"),
+    (combine_ddof1, r"Likely mistake: your variance divides by m - 1"),
+    (combine_unweighted_between, r"Likely mistake: the spread between the devices is not weighted by their counts"),
+])  # fmt: skip
+def test_combine_mistakes_are_named(fn, match):
+    message = fails_with(checks.check_combine_statistics, fn, match)
+    assert message.count("Likely mistake") == 1, message
+
+
+def test_every_catalogued_mistake_of_notebook_08_has_a_test_here():
+    import ast
+
+    patterns = [node.value.split("Likely mistake: ")[-1] for node in ast.walk(ast.parse(open(__file__).read()))
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and "Likely mistake" in node.value]  # fmt: skip
+    for mistake in checks.FOLD_MISTAKES + checks.COMBINE_MISTAKES:
+        assert any(re.match(p, mistake.message) for p in patterns), f"no test names: {mistake.message}"
+
+
+@pytest.mark.parametrize("check", [checks.check_fold_batchnorm, checks.check_combine_statistics])
+def test_a_check_given_something_else_says_what_it_takes(check):
+    with pytest.raises(TypeError, match=rf"{check.__name__} takes your function itself"):
+        check("fold_batchnorm(W, b)")
+
+
+def test_unfinished_code_raises_not_implemented_error_unchanged():
+    def todo(*args, **kwargs):
+        raise NotImplementedError
+
+    for check in (checks.check_fold_batchnorm, checks.check_combine_statistics):
+        with pytest.raises(NotImplementedError):
+            check(todo)
+
+
+# --- the notebook's inline questions ---------------------------------------------------------
+
+
+def test_fold_question_is_decided_by_the_measured_difference(capsys):
+    assert check_prediction("08-fold", "a", observed="a")
+    assert "one affine map" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"did not hold: the answer is \(a\) rounding"):
+        check_prediction("08-fold", "b", observed="a")
+
+
+def test_devices_question(capsys):
+    assert check_prediction("08-devices", "c", observed="c")
+    with pytest.raises(AssertionError, match=r"the answer is \(c\) far lower"):
+        check_prediction("08-devices", "a", observed="c")
