@@ -106,7 +106,8 @@ def _check_key(key):
 def check_prediction(key, prediction, observed=None):
     """Say whether the learner's ``prediction`` for question ``key`` held, and why.
 
-    Returns ``True`` and prints the explanation when it held; raises
+    Prints the explanation when it held (and returns nothing, so a cell
+    that ends with the call shows only that line); raises
     ``AssertionError`` with the explanation when it did not (so a grading run
     scores the cell 0), and when no prediction was recorded (``None``, ``...``
     or an empty string), without the explanation. ``observed`` is what the
@@ -136,7 +137,6 @@ def check_prediction(key, prediction, observed=None):
     if not held:
         raise AssertionError(f"Your prediction {said} did not hold: the answer is {right}. {q.why}")
     print(f"Your prediction {said} held. {q.why}")
-    return True
 
 
 # --- notebook 08: batch norm after training --------------------------------------------

@@ -14,9 +14,10 @@ def questions(monkeypatch):
 
 
 def test_a_held_prediction_prints_why(questions, capsys):
-    assert check_prediction("t-choice", " (B) ")
+    assert check_prediction("t-choice", " (B) ") is None  # a cell ending with the call shows no Out[]
     assert capsys.readouterr().out == "Your prediction (b) slower held. Because.\n"
-    assert check_prediction("t-number", 2.2)
+    check_prediction("t-number", 2.2)
+    assert capsys.readouterr().out == "Your prediction 2.2 held. Twice.\n"
 
 
 def test_a_wrong_prediction_fails_with_the_answer(questions):
@@ -34,7 +35,7 @@ def test_no_prediction_gives_no_explanation(questions, missing):
 
 
 def test_the_experiment_decides(questions):
-    assert check_prediction("t-observed", "b", observed="b")
+    check_prediction("t-observed", "b", observed="b")
     with pytest.raises(AssertionError, match="the answer is \\(a\\) one"):
         check_prediction("t-observed", "b", observed="a")
     with pytest.raises(ValueError, match="observed"):
