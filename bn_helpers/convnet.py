@@ -24,7 +24,7 @@ import numpy as np
 from ._validation import as_float_array, check_choice, check_generator, check_int
 from .ewa import ewa_step
 from .layers import softmax_cross_entropy
-from .normalization import groupnorm_forward, normalize_backward, spatial_batchnorm_forward
+from .normalization import normalize_backward, normalize_forward
 
 NORMS = (None, "batch", "layer", "instance", "group")
 
@@ -108,12 +108,14 @@ class ConvNet:
         p = self.params
         if self.norm is None:
             return Z + p["b1"], None
+        # The layer owns its parameters, whose shapes are right by construction: call the
+        # normalization without the public functions' input checks (the same arithmetic).
         if self.norm != "batch":
-            return groupnorm_forward(Z, p["gamma1"], p["beta1"], self.groups)
+            return normalize_forward(Z, p["gamma1"], p["beta1"], axes=(1, 2, 3), groups=self.groups)
         if not self.training:  # eval mode: the running averages, a fixed affine map per channel
             scale = p["gamma1"] / np.sqrt(self.running_var + 1e-5)
             return scale * (Z - self.running_mean) + p["beta1"], None
-        out, cache = spatial_batchnorm_forward(Z, p["gamma1"], p["beta1"])
+        out, cache = normalize_forward(Z, p["gamma1"], p["beta1"], axes=(0, 1, 2))
         self.running_mean = ewa_step(self.running_mean, cache.mu.reshape(1, 1, 1, -1), self.ewa_beta)
         self.running_var = ewa_step(self.running_var, cache.var.reshape(1, 1, 1, -1), self.ewa_beta)
         return out, cache
@@ -187,3 +189,28 @@ def train_convnet(net, X, y, optimizer, batch_size, steps, rng):
             if len(losses) == steps:
                 break
     return np.array(losses)
+
+
+def norm_runs(X, y, X_test, y_test, norms, batch_sizes, seeds, steps, learning_rate, n_C=4, groups=2):
+    """Train a fresh :class:`ConvNet` for every normalization, batch size and seed, ``steps`` Adam steps each.
+
+    Returns ``(accuracy, losses)``: ``accuracy[norm][batch_size]`` is an array
+    of test accuracies (eval mode), one per seed; ``losses[norm][batch_size]``
+    the training-mode loss curves ``(n_seeds, steps)``. Seed ``s`` draws the
+    initial weights and the mini-batches from ``np.random.default_rng(s)``, the
+    same for every normalization.
+    """
+    from .optimizers import Adam
+
+    accuracy, losses = {}, {}
+    for norm in norms:
+        for batch_size in batch_sizes:
+            accs, curves = [], []
+            for seed in seeds:
+                rng = np.random.default_rng(seed)
+                net = ConvNet(n_C, norm, groups, rng)
+                curves.append(train_convnet(net, X, y, Adam(learning_rate), batch_size, steps, rng))
+                accs.append(net.accuracy(X_test, y_test))
+            accuracy.setdefault(norm, {})[batch_size] = np.array(accs)
+            losses.setdefault(norm, {})[batch_size] = np.array(curves)
+    return accuracy, losses

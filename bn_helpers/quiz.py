@@ -151,11 +151,10 @@ PREDICTIONS["07-spatial-sets"] = Prediction(
 )  # fmt: skip
 
 PREDICTIONS["07-small-batch"] = Prediction(
-    {"a": "batch norm, by a wide margin", "b": "layer norm or group norm, by a wide margin",
-     "c": "none by a wide margin: all three within a few points of each other"},
+    {"a": "batch norm, by a wide margin (more than 5 points)", "b": "layer norm or group norm, by a wide margin",
+     "c": "none by a wide margin: all three within 5 points of each other"},
     None,
     "At a batch of 2, each channel's batch statistics in this network still pool 2 x 16 = 32 values (two images of "
-    "4 x 4 positions), so batch norm's training statistics and its running averages stay close; the noise that broke "
-    "the dense network of notebook 04 (2 values per statistic) is much smaller here. Layer and group norm never look "
-    "at the batch at all.",
+    "4 x 4 positions), far more than the 2 values per statistic of the dense network that struggled in notebook 04. "
+    "Layer and group norm never look at the batch at all.",
 )  # fmt: skip
