@@ -14,6 +14,7 @@ from .batchnorm import (
     batchnorm_forward,
     batchnorm_inference,
 )
+from .convnet import ConvNet
 from .data import Dataset, load_dataset, load_digits, load_mnist1d
 from .ewa import ewa_series, ewa_update
 from .gradcheck import check_model_gradients, compare, numerical_gradient, rel_error
@@ -28,6 +29,15 @@ from .layers import (
 )
 from .minibatches import iterate_minibatches, num_minibatches
 from .mlp import MLP
+from .normalization import (
+    groupnorm_backward,
+    groupnorm_forward,
+    instancenorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
 from .normalize import input_statistics, normalize_dataset, normalize_inputs
 from .notebook import PALETTE, setup_notebook
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
@@ -38,6 +48,7 @@ __all__ = [
     "Adam",
     "BatchNorm",
     "BatchNormCache",
+    "ConvNet",
     "Dataset",
     "GradientDescent",
     "MLP",
@@ -58,8 +69,13 @@ __all__ = [
     "dense_forward",
     "ewa_series",
     "ewa_update",
+    "groupnorm_backward",
+    "groupnorm_forward",
     "input_statistics",
+    "instancenorm_forward",
     "iterate_minibatches",
+    "layernorm_backward",
+    "layernorm_forward",
     "load_dataset",
     "load_digits",
     "load_mnist1d",
@@ -75,6 +91,8 @@ __all__ = [
     "shifted_label_rule",
     "softmax",
     "softmax_cross_entropy",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
     "train",
 ]
 
