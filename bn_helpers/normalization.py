@@ -12,14 +12,14 @@ variance::
 optionally splits the last (channel) axis into ``groups`` consecutive blocks.
 The named functions are thin instances of it:
 
-==========================  =========================  =====================================
-function                    input shape                statistics over
-==========================  =========================  =====================================
-layernorm_forward           ``Z`` ``(n_l, m)``         the n_l units of each example (axis 0)
-spatial_batchnorm_forward   ``X`` ``(m, n_H, n_W, n_C)``  examples and positions (axes 0, 1, 2), per channel
-groupnorm_forward           ``X`` ``(m, n_H, n_W, n_C)``  positions and the channels of one group, per example
-instancenorm_forward        ``X`` ``(m, n_H, n_W, n_C)``  positions, per example and channel (groups = n_C)
-==========================  =========================  =====================================
+===========================  ==============================  ==========================================
+function                     input shape                     statistics over
+===========================  ==============================  ==========================================
+layernorm_forward            ``Z`` ``(n_l, m)``              the n_l units of each example (axis 0)
+spatial_batchnorm_forward    ``X`` ``(m, n_H, n_W, n_C)``    examples and positions (axes 0, 1, 2), per channel
+groupnorm_forward            ``X`` ``(m, n_H, n_W, n_C)``    positions and the channels of one group, per example
+instancenorm_forward         ``X`` ``(m, n_H, n_W, n_C)``    positions, per example and channel (groups = n_C)
+===========================  ==============================  ==========================================
 
 PyTorch stores images as ``(N, C, H, W)``: ``X.transpose(0, 3, 1, 2)`` is its
 input, and ``gamma.ravel()`` its ``weight``. Its dense layers store examples in
