@@ -586,18 +586,17 @@ class FamilyPicture:
         self.ax = ax = fig.add_subplot()
         positions = n_H * n_W
         self.image = ax.imshow(np.ones((n_C, m * positions, 3)), aspect="equal", interpolation="nearest")
-        # thin lines between entries, thick white gaps between examples
-        ax.set_xticks(np.arange(-0.5, m * positions, 1), minor=True)
-        ax.set_yticks(np.arange(-0.5, n_C, 1), minor=True)
-        ax.grid(which="minor", color="white", lw=0.6)
-        for k in range(1, m):
-            ax.axvline(k * positions - 0.5, color="white", lw=5)
+        # thin lines between entries, thick white gaps between examples; drawn after the image
+        # (they are in `changing`, in this order), so that the live view's redraw keeps them on top
+        width = m * positions
+        cells = [ax.vlines(np.arange(0.5, width - 1), -0.5, n_C - 0.5, color="white", lw=0.6),
+                 ax.hlines(np.arange(0.5, n_C - 1), -0.5, width - 0.5, color="white", lw=0.6),
+                 ax.vlines([k * positions - 0.5 for k in range(1, m)], -0.5, n_C - 0.5, color="white", lw=5)]  # fmt: skip
         ax.set_xticks([k * positions + (positions - 1) / 2 for k in range(m)], [f"example {k + 1}" for k in range(m)])
         ax.set_yticks(range(n_C), [f"channel {c + 1}" for c in range(n_C)])
-        ax.tick_params(which="minor", length=0)
         ax.set_xlabel(f"each example's {n_H} x {n_W} = {positions} positions, left to right")
         self.title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
-        self.changing = [self.image, self.title]
+        self.changing = [self.image, *cells, self.title]
 
     def show(self, method, groups=2):
         view = family_view(method, groups, self.shape)
