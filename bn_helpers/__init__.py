@@ -14,6 +14,7 @@ from .batchnorm import (
     batchnorm_forward,
     batchnorm_inference,
 )
+from .convnet import ConvNet
 from .data import Dataset, load_dataset, load_digits, load_mnist1d
 from .ewa import ewa_series, ewa_update
 from .folding import fold_batchnorm, fold_mlp, recompute_statistics
@@ -30,6 +31,15 @@ from .layers import (
 from .minibatches import iterate_minibatches, num_minibatches
 from .mlp import MLP
 from .multiseed import MultiSeedMLP, train_seeds
+from .normalization import (
+    groupnorm_backward,
+    groupnorm_forward,
+    instancenorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
 from .normalize import input_statistics, normalize_dataset, normalize_inputs
 from .notebook import PALETTE, setup_notebook
 from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
@@ -48,6 +58,7 @@ __all__ = [
     "Adam",
     "BatchNorm",
     "BatchNormCache",
+    "ConvNet",
     "Dataset",
     "GradientDescent",
     "MLP",
@@ -73,8 +84,13 @@ __all__ = [
     "ewa_update",
     "fold_batchnorm",
     "fold_mlp",
+    "groupnorm_backward",
+    "groupnorm_forward",
     "input_statistics",
+    "instancenorm_forward",
     "iterate_minibatches",
+    "layernorm_backward",
+    "layernorm_forward",
     "load_dataset",
     "load_digits",
     "load_mnist1d",
@@ -95,6 +111,8 @@ __all__ = [
     "softmax_cross_entropy",
     "sync_batchnorm_backward",
     "sync_batchnorm_forward",
+    "spatial_batchnorm_backward",
+    "spatial_batchnorm_forward",
     "train",
     "train_seeds",
 ]

@@ -137,6 +137,28 @@ def check_prediction(key, prediction, observed=None):
     if not held:
         raise AssertionError(f"Your prediction {said} did not hold: the answer is {right}. {q.why}")
     print(f"Your prediction {said} held. {q.why}")
+    return True
+
+
+# --- 07: normalizing along other axes ---------------------------------------------------
+
+PREDICTIONS["07-spatial-sets"] = Prediction(
+    {"a": "4 x 3 x 3 x 6 = 216, one per entry", "b": "6, one per channel", "c": "54, one per channel and position",
+     "d": "4, one per example"},
+    "b",
+    "Spatial batch norm keeps one mean and variance per channel, shared by every example and every position: a filter "
+    "is the same at every position, so its output is normalized the same way everywhere, with one gamma and one beta "
+    "per channel.",
+)  # fmt: skip
+
+PREDICTIONS["07-small-batch"] = Prediction(
+    {"a": "batch norm, by a wide margin (more than 5 points)", "b": "layer norm or group norm, by a wide margin",
+     "c": "none by a wide margin: all three within 5 points of each other"},
+    None,
+    "At a batch of 2, each channel's batch statistics in this network still pool 2 x 16 = 32 values (two images of "
+    "4 x 4 positions), far more than the 2 values per statistic of the dense network that struggled in notebook 04. "
+    "Layer and group norm never look at the batch at all.",
+)  # fmt: skip
 
 
 # --- notebook 08: batch norm after training --------------------------------------------

@@ -538,3 +538,90 @@ def ewa_widget(values, reference=None, beta=0.9, bias_correction=False):
         "bias_correction": widgets.Checkbox(value=bias_correction, description="bias correction"),
     }
     return _slider_widget(EwaPicture, (9, 3.6), (values, reference), controls)
+
+
+# --- 07: which entries share one mean and variance ------------------------------------
+
+FAMILY_SHAPE = (4, 3, 3, 6)  # the batch drawn: m = 4 examples of 3 x 3 positions and 6 channels
+
+
+def family_view(method, groups=2, shape=FAMILY_SHAPE):
+    """Which entries of a batch ``(m, n_H, n_W, n_C)`` share statistics under ``method`` (and ``groups``).
+
+    Returns a dict: ``sets`` (the labels of
+    :func:`~bn_helpers.normalization.statistics_sets`), ``n_sets``, ``set_size``
+    (entries per set) and ``method``, ``groups``.
+    """
+    from .normalization import statistics_sets
+
+    sets = statistics_sets(method, shape, groups)
+    n_sets = int(np.unique(sets).size)
+    return dict(method=method, groups=groups if method == "group" else None, sets=sets, n_sets=n_sets,
+                set_size=int(sets.size // n_sets))  # fmt: skip
+
+
+def format_family(view):
+    m, n_H, n_W, n_C = view["sets"].shape
+    over = {"batch": "one per channel, over the examples and all positions",
+            "layer": "one per example, over all positions and channels",
+            "instance": "one per example and channel, over the positions",
+            "group": f"one per example and group of {n_C // (view['groups'] or 1)} consecutive channels, "
+                     f"over the positions and those channels"}[view["method"]]  # fmt: skip
+    return f"{view['n_sets']} means and variances, each over {view['set_size']} entries: {over}"
+
+
+class FamilyPicture:
+    """A batch laid out flat: one row per channel, one block of columns per example, one column per position.
+
+    Entries drawn in the same colour, inside one outline, share one mean and variance.
+    (Colours repeat when there are more sets than colours; outlines tell those apart.)
+    """
+
+    def __init__(self, fig, shape=FAMILY_SHAPE):
+        from matplotlib.colors import to_rgb
+
+        self.shape = shape
+        m, n_H, n_W, n_C = shape
+        self.colours = np.array([to_rgb(c) for c in PALETTE])
+        self.ax = ax = fig.add_subplot()
+        positions = n_H * n_W
+        self.image = ax.imshow(np.ones((n_C, m * positions, 3)), aspect="equal", interpolation="nearest")
+        # thin lines between entries, thick white gaps between examples; drawn after the image
+        # (they are in `changing`, in this order), so that the live view's redraw keeps them on top
+        width = m * positions
+        cells = [ax.vlines(np.arange(0.5, width - 1), -0.5, n_C - 0.5, color="white", lw=0.6),
+                 ax.hlines(np.arange(0.5, n_C - 1), -0.5, width - 0.5, color="white", lw=0.6),
+                 ax.vlines([k * positions - 0.5 for k in range(1, m)], -0.5, n_C - 0.5, color="white", lw=5)]  # fmt: skip
+        ax.set_xticks([k * positions + (positions - 1) / 2 for k in range(m)], [f"example {k + 1}" for k in range(m)])
+        ax.set_yticks(range(n_C), [f"channel {c + 1}" for c in range(n_C)])
+        ax.set_xlabel(f"each example's {n_H} x {n_W} = {positions} positions, left to right")
+        self.title = ax.set_title("Ag")  # placeholder: the layout leaves room for the title
+        self.changing = [self.image, *cells, self.title]
+
+    def show(self, method, groups=2):
+        view = family_view(method, groups, self.shape)
+        m, n_H, n_W, n_C = self.shape
+        # (m, n_H, n_W, n_C) -> (n_C, m * n_H * n_W): channels down, examples and positions across
+        flat = view["sets"].reshape(m, n_H * n_W, n_C).transpose(2, 0, 1).reshape(n_C, -1)
+        self.image.set_data(self.colours[flat % len(self.colours)])
+        name = {"batch": "batch norm", "layer": "layer norm", "instance": "instance norm",
+                "group": f"group norm, {groups} groups"}[method]  # fmt: skip
+        self.title.set_text(f"{name}: one colour = one mean and variance")
+        return view, format_family(view)
+
+
+def draw_family(method, groups=2):
+    """The widget's picture at one setting, as a static figure; returns ``(figure, view)``."""
+    return _static_figure(FamilyPicture, (10, 3.4), (), dict(method=method, groups=groups))
+
+
+def family_widget(method="group", groups=2):
+    """Pick a method and a group count (starting values given): which entries share statistics?"""
+    import ipywidgets as widgets
+
+    controls = {
+        "method": widgets.ToggleButtons(options=["batch", "layer", "instance", "group"], value=method,
+                                        description="method"),  # fmt: skip
+        "groups": widgets.SelectionSlider(options=[1, 2, 3, 6], value=groups, description="groups"),
+    }
+    return _slider_widget(FamilyPicture, (9, 3.2), (), controls)

@@ -212,3 +212,18 @@ def test_06_in_notebook_7(lab):
     w.shot("06-notebook-after")
     assert "last ~100 steps" in before and "last ~2 steps" in after
     page.close()
+
+
+def test_07_family_groups_slider_and_method(lab):
+    page = open_and_run(lab, "07_normalizing_along_other_axes.ipynb")
+    w = Widget(page, "groups")
+    w.shot("07-before")
+    before, after = w.change("groups", "ArrowRight")  # 2 -> 3 groups of 2 channels
+    assert before.startswith("8 means and variances, each over 27 entries")
+    assert after.startswith("12 means and variances, each over 18 entries")
+    src = w.img.get_attribute("src")
+    w.box.get_by_role("button", name="batch").click()  # the method: batch norm ignores the groups
+    page.wait_for_function("([el, old]) => el.src !== old", arg=[w.img.element_handle(), src])
+    w.shot("07-after")
+    assert w.stats.inner_text().startswith("6 means and variances, each over 36 entries: one per channel")
+    page.close()

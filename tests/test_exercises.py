@@ -46,6 +46,13 @@ def test_every_notebook_has_an_exercise_and_its_check(path):
         if meta["solution"]:
             source = "".join(cell["source"])
             assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
+            if meta["grade_id"].startswith("prediction_"):
+                # an inline question: the answer, then the experiment, then a locked check_prediction cell
+                checks = [c for c in cells[cells.index(cell) + 1 :]
+                          if c["metadata"]["nbgrader"]["grade_id"] == "check_" + meta["grade_id"]]  # fmt: skip
+                assert len(checks) == 1 and checks[0]["metadata"]["nbgrader"]["locked"]
+                assert "".join(checks[0]["source"]).startswith("check_prediction(")
+                continue
             following = cells[cells.index(cell) + 1]
             # the cell right after an exercise is its check: a locked grade cell calling check_<name>
             assert following["metadata"]["nbgrader"]["grade"] and following["metadata"]["nbgrader"]["locked"]
@@ -123,4 +130,6 @@ def test_a_student_copy_fails_only_in_exercise_and_check_cells_with_not_implemen
     assert failures, "nothing failed: the exercises are not blank"
     for i, grade_id, ename in failures:
         assert grade_id is not None, f"cell {i} is no exercise or check, and failed with {ename}"
-        assert ename == "NotImplementedError", f"cell {i} ({grade_id}) failed with {ename}"
+        # an inline question's check says "No prediction recorded yet" (an AssertionError) until one is given
+        expected = "AssertionError" if grade_id.startswith("check_prediction_") else "NotImplementedError"
+        assert ename == expected, f"cell {i} ({grade_id}) failed with {ename}"

@@ -84,19 +84,18 @@ def ignored_cells(nb: dict) -> list[tuple[int, str]]:
             reason = lines[1].removeprefix("# Not compared: ") if len(lines) > 1 and lines[1].startswith("# Not compared: ") else ""
             out.append((i, reason))
         elif "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
-            out.append((i, None))  # a tag keeps the learner's code clean; the prose beside the cell says why
+            # the tag keeps the marker out of the code a learner reads; the reason sits beside it in the metadata
+            out.append((i, cell["metadata"].get("ignore_reason", "")))
     return out
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_every_unchecked_cell_says_why(path):
     for i, reason in ignored_cells(json.loads(path.read_text())):
-        if reason is None:
-            continue  # tagged nbval-ignore-output
-        assert len(reason) > 20, f"code cell {i}: add '# Not compared: <reason>' under NBVAL_IGNORE_OUTPUT"
+        assert len(reason) > 20, f"code cell {i}: add '# Not compared: <reason>' under NBVAL_IGNORE_OUTPUT (or an ignore_reason beside the tag)"
 
 
 def test_unchecked_cells_stay_rare():
     """Widgets, one timing and the chaotic results the README lists; each one a decision, not a habit."""
     counts = {p.name[:2]: len(ignored_cells(json.loads(p.read_text()))) for p in NOTEBOOKS}
-    assert counts == {"01": 1, "02": 3, "03": 2, "04": 2, "05": 1, "06": 1, "08": 3}, counts
+    assert counts == {"01": 1, "02": 3, "03": 2, "04": 2, "05": 1, "06": 1, "07": 1, "08": 3}, counts

@@ -6,7 +6,7 @@ Steps:
    Jupyter widget manager) from the npm registry, exactly as pinned in
    book/package-lock.json (``npm ci``), unless already installed;
 2. assemble the sources in build/book-src/: book/ (conf.py, the landing,
-   API and data pages), the six notebooks as stored (nothing is executed),
+   API and data pages), the notebooks as stored (nothing is executed),
    data/README.md, and the vendored JavaScript under _static/vendor/;
 3. run Sphinx with warnings as errors.
 

@@ -1,0 +1,110 @@
+"""Notebook 07's exercise checks: right code passes with one line; each axis mistake, written as a learner would, is named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bn_helpers import checks
+
+
+def layernorm(Z, gamma, beta, eps=1e-5):
+    mu = Z.mean(axis=0, keepdims=True)
+    var = ((Z - mu) ** 2).mean(axis=0, keepdims=True)
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta, None
+
+
+def groupnorm(X, gamma, beta, groups, eps=1e-5):
+    m, n_H, n_W, n_C = X.shape
+    Xg = X.reshape(m, n_H, n_W, groups, n_C // groups)
+    mu = Xg.mean(axis=(1, 2, 4), keepdims=True)
+    var = Xg.var(axis=(1, 2, 4), keepdims=True)
+    return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
+# --- learner-style mistakes -------------------------------------------------------------
+
+
+def ln_over_examples(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta, None
+
+
+def ln_ddof(Z, gamma, beta, eps=1e-5):
+    return gamma * (Z - Z.mean(axis=0)) / np.sqrt(Z.var(axis=0, ddof=1) + eps) + beta, None
+
+
+def ln_eps_outside(Z, gamma, beta, eps=1e-5):
+    return gamma * (Z - Z.mean(axis=0)) / (Z.std(axis=0) + eps) + beta, None
+
+
+def gn_batchnorm(X, gamma, beta, groups, eps=1e-5):
+    mu, var = X.mean(axis=(0, 1, 2), keepdims=True), X.var(axis=(0, 1, 2), keepdims=True)
+    return gamma * (X - mu) / np.sqrt(var + eps) + beta, None
+
+
+def gn_per_position(X, gamma, beta, groups, eps=1e-5):
+    m, n_H, n_W, n_C = X.shape
+    Xg = X.reshape(m, n_H, n_W, groups, -1)
+    mu, var = Xg.mean(axis=-1, keepdims=True), Xg.var(axis=-1, keepdims=True)
+    return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
+def gn_interleaved(X, gamma, beta, groups, eps=1e-5):
+    out = np.empty_like(X, dtype=float)
+    for k in range(groups):
+        channels = np.arange(k, X.shape[3], groups)  # every groups-th channel: the wrong boundaries
+        x = X[..., channels]
+        mu, var = x.mean(axis=(1, 2, 3), keepdims=True), x.var(axis=(1, 2, 3), keepdims=True)
+        out[..., channels] = (x - mu) / np.sqrt(var + eps)
+    return gamma * out + beta, None
+
+
+def gn_instance(X, gamma, beta, groups, eps=1e-5):
+    mu, var = X.mean(axis=(1, 2), keepdims=True), X.var(axis=(1, 2), keepdims=True)
+    return gamma * (X - mu) / np.sqrt(var + eps) + beta, None
+
+
+def gn_one_group(X, gamma, beta, groups, eps=1e-5):
+    mu, var = X.mean(axis=(1, 2, 3), keepdims=True), X.var(axis=(1, 2, 3), keepdims=True)
+    return gamma * (X - mu) / np.sqrt(var + eps) + beta, None
+
+
+def test_right_implementations_pass_with_a_bound(capsys):
+    checks.check_layernorm_forward(layernorm)
+    checks.check_groupnorm_forward(groupnorm)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("check_layernorm_forward: right in all 5 cases") and "< 1e-10 in float64" in out[0]
+    assert out[1].startswith("check_groupnorm_forward: right in all 6 cases") and "< 0.0001 in float32" in out[1]
+
+
+@pytest.mark.parametrize(
+    "check, fn, message",
+    [
+        (checks.check_layernorm_forward, ln_over_examples, "over the examples of each unit \\(axis=1\\): that is batch norm"),
+        (checks.check_layernorm_forward, ln_ddof, "divides by n_l - 1"),
+        (checks.check_layernorm_forward, ln_eps_outside, "eps is outside the square root"),
+        (checks.check_groupnorm_forward, gn_batchnorm, "per channel, over the examples and the positions .*that is batch norm"),
+        (checks.check_groupnorm_forward, gn_per_position, "your statistics are per position"),
+        (checks.check_groupnorm_forward, gn_interleaved, "group boundaries are wrong"),
+        (checks.check_groupnorm_forward, gn_instance, "each channel gets its own statistics"),
+        (checks.check_groupnorm_forward, gn_one_group, "all channels of an example share one mean"),
+    ],
+)  # fmt: skip
+def test_each_mistake_is_named(check, fn, message):
+    with pytest.raises(AssertionError, match=message) as err:
+        check(fn)
+    assert "wrong result in case" in str(err.value)
+    assert str(err.value).count("Likely mistake") == 1, str(err.value)
+
+
+def test_unwritten_exercise_passes_through_and_garbage_is_refused():
+    def unwritten(*args, **kwargs):
+        raise NotImplementedError
+
+    with pytest.raises(NotImplementedError):
+        checks.check_groupnorm_forward(unwritten)
+    with pytest.raises(AssertionError, match="must return a tuple of 2"):
+        checks.check_layernorm_forward(lambda Z, g, b, eps=1e-5: Z)
+    with pytest.raises(TypeError, match="takes your function itself"):
+        checks.check_layernorm_forward("layernorm")
