@@ -862,6 +862,8 @@ def check_groupnorm_forward(fn):
     _need_function(fn, "check_groupnorm_forward", "check_groupnorm_forward(groupnorm_forward)")
     _run("check_groupnorm_forward", fn, _groupnorm_ref, _groupnorm_cases(), GROUPNORM_MISTAKES, ["out"],
          select=lambda out: _tuple_of(2, "groupnorm_forward", ["out", "cache"])(out)[:1])  # fmt: skip
+
+
 # --- folding batch norm into a dense layer; combining per-device statistics (notebook 08) ----------
 
 

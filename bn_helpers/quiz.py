@@ -137,7 +137,6 @@ def check_prediction(key, prediction, observed=None):
     if not held:
         raise AssertionError(f"Your prediction {said} did not hold: the answer is {right}. {q.why}")
     print(f"Your prediction {said} held. {q.why}")
-    return True
 
 
 # --- 07: normalizing along other axes ---------------------------------------------------
