@@ -43,18 +43,20 @@ def _plain_forward(params, A, dtype=np.float64):
     return A
 
 
-def test_folding_claims(nets, digits):
+@pytest.mark.parametrize("seed", SEEDS)
+def test_folding_claims(nets, digits, seed):
     X, _, X_test, y_test = digits
-    net = copy.deepcopy(nets[0.005, 0])
+    net = copy.deepcopy(nets[0.005, seed])
     plain = fold_mlp(net)
     net.eval()
     logits = net.forward(X_test)
     assert np.abs(plain.forward(X_test) - logits).max() < 1e-12
     out32 = _plain_forward(plain.params, X_test, np.float32)
-    assert np.abs(out32 - logits).max() < 1e-4 and (out32.argmax(0) == logits.argmax(0)).all()
+    # "less than 1e-5", printed as a power of ten: keep a margin from the boundary on every CPU
+    assert np.abs(out32 - logits).max() < 0.5e-5 and (out32.argmax(0) == logits.argmax(0)).all()
     bn1 = net.bn[1]
     s1 = bn1.gamma / np.sqrt(bn1.running_var + bn1.eps)
-    assert (bn1.gamma > 0).all()  # "this network's gammas are all positive"
+    assert (bn1.gamma > 0).all()  # "layer 1's gammas are all positive here"
     wrong = dict(plain.params, W1=net.params["W1"], b1=np.zeros((32, 1)), W2=plain.params["W2"] * s1.T,
                  b2=plain.params["b2"] + plain.params["W2"] @ (bn1.beta - s1 * bn1.running_mean))  # fmt: skip
     Z1 = net.params["W1"] @ X[:, :32]
@@ -63,9 +65,12 @@ def test_folding_claims(nets, digits):
     batch = dict(plain.params, W1=W1b, b1=b1b)
     for params, (low, high) in [(wrong, (0.5, 2.0)), (batch, (1.5, 5.0))]:
         out = _plain_forward(params, X_test)
-        assert low < np.abs(out - logits).max() < high  # "up to about 1", "up to about 3"
-        assert (out.argmax(0) != logits.argmax(0)).sum() >= 1
-        assert (out.argmax(0) == y_test).mean() == (logits.argmax(0) == y_test).mean()  # the accuracy did not move
+        if seed == 0:  # the table's seed: "up to about 1", "up to about 3", and the accuracy did not move
+            assert low < np.abs(out - logits).max() < high
+            assert (out.argmax(0) == y_test).mean() == (logits.argmax(0) == y_test).mean()
+        assert (out.argmax(0) != logits.argmax(0)).sum() >= 1  # predictions change in every seed
+        # "the test accuracy moved by a point at most"
+        assert abs((out.argmax(0) == y_test).mean() - (logits.argmax(0) == y_test).mean()) <= 0.01 + 1e-12
 
 
 def test_recomputed_statistics_lower_the_test_loss_at_the_large_rate_in_every_seed(nets, digits):
