@@ -2,7 +2,7 @@
 
 The course notebooks (notebooks/) hold the solutions, marked the nbgrader
 way; exercises/ holds the copies made from them by tools/make_exercises.py.
-nbgrader's own route is run for real in a temporary course folder:
+nbgrader's own route is run for real in temporary course folders:
 ``nbgrader generate_assignment`` on the course notebooks, then ``nbgrader
 autograde`` on two submissions, the solutions and the untouched student
 copies. Autograding executes every notebook top to bottom in a fresh kernel
@@ -71,40 +71,46 @@ def test_student_copies_show_no_solution():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """A temporary nbgrader course: the notebooks as the assignment, two submissions, autograded."""
-    course = tmp_path_factory.mktemp("course")
-    (course / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"c.CourseDirectory.root = {str(course)!r}\n"
-        "c.CourseDirectory.course_id = 'batchnorm'\n"
-        "c.Execute.timeout = 300\n"  # per cell; the longest cells train for several seconds
-    )
-    source = course / "source" / "course"
-    source.mkdir(parents=True)
-    for nb in NOTEBOOKS:
-        shutil.copy(nb, source / nb.name)
-    for student, folder in [("solutions", ROOT / "notebooks"), ("untouched", ROOT / "exercises")]:
-        dest = course / "submitted" / student / "course"
-        dest.mkdir(parents=True)
-        for nb in NOTEBOOKS:
-            shutil.copy(folder / nb.name, dest / nb.name)
+    """Temporary nbgrader courses: the notebooks as the assignment, a submission each, autograded.
 
+    Autograding executes every notebook of a submission; the two submissions
+    (the solutions and the untouched student copies) are graded side by side,
+    one per core, each in a course folder (and gradebook) of its own.
+    """
     # nbgrader runs `alembic` from PATH to set up its database: the environment's bin folder goes first.
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-    def nbgrader(*args):
-        result = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, capture_output=True, text=True,
-                                timeout=1200, env=env)  # fmt: skip
+    courses = {}
+    for student, folder in [("solutions", ROOT / "notebooks"), ("untouched", ROOT / "exercises")]:
+        course = courses[student] = tmp_path_factory.mktemp(f"course-{student}")
+        (course / "nbgrader_config.py").write_text(
+            "c = get_config()\n"
+            f"c.CourseDirectory.root = {str(course)!r}\n"
+            "c.CourseDirectory.course_id = 'batchnorm'\n"
+            "c.Execute.timeout = 300\n"  # per cell; the longest cells train for several seconds
+        )
+        for sub, src in [(course / "source" / "course", ROOT / "notebooks"), (course / "submitted" / student / "course", folder)]:
+            sub.mkdir(parents=True)
+            for nb in NOTEBOOKS:
+                shutil.copy(src / nb.name, sub / nb.name)
+        result = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", "course", "--force"], cwd=course,
+                                capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-    nbgrader("generate_assignment", "course", "--force")
-    nbgrader("autograde", "course", "--force", "--create")
+    runs = {s: subprocess.Popen([str(BIN / "nbgrader"), "autograde", "course", "--force", "--create"], cwd=course,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            for s, course in courses.items()}  # fmt: skip
+    for student, run in runs.items():
+        out, _ = run.communicate(timeout=1200)
+        assert run.returncode == 0, f"{student}: {out[-5000:]}"
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {s: gb.find_submission("course", s).score for s in ("solutions", "untouched")}
-        max_score = gb.find_assignment("course").max_score
-    return dict(course=course, scores=scores, max_score=max_score)
+    scores, max_scores = {}, set()
+    for student, course in courses.items():
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            scores[student] = gb.find_submission("course", student).score
+            max_scores.add(gb.find_assignment("course").max_score)
+    (max_score,) = max_scores
+    autograded = {s: course / "autograded" / s / "course" for s, course in courses.items()}
+    return dict(autograded=autograded, scores=scores, max_score=max_score)
 
 
 def test_nbgrader_gives_full_marks_to_the_solutions_and_zero_to_untouched_copies(graded):
@@ -116,7 +122,7 @@ def test_nbgrader_gives_full_marks_to_the_solutions_and_zero_to_untouched_copies
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
 def test_a_student_copy_fails_only_in_exercise_and_check_cells_with_not_implemented_error(graded, path):
-    executed = json.loads((graded["course"] / "autograded" / "untouched" / "course" / path.name).read_text())
+    executed = json.loads((graded["autograded"]["untouched"] / path.name).read_text())
     failures = []
     for i, cell in enumerate(executed["cells"]):
         for out in cell.get("outputs", []):
