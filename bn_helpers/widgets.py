@@ -15,6 +15,8 @@ tested without a browser:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import linreg
@@ -29,13 +31,32 @@ from .synthetic import make_two_scale_regression
 # --- fast redraws ----------------------------------------------------------------------
 
 
+def _encode(canvas):
+    """The canvas as a PNG of at most 256 colours.
+
+    The pictures are flat colours, lines, text and smooth shading, so a
+    palette loses nothing one notices and the PNG is 3-4 times smaller than a
+    full-colour one (and smaller than a JPEG): every slider stores a picture
+    per setting in the notebook, so their size counts.
+    """
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    rgb = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+    palette = rgb.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    palette.save(buf, format="png", compress_level=6)
+    return buf.getvalue()
+
+
 class LiveFigure:
-    """A matplotlib figure redrawn by blitting: the static parts once, the changing artists per update.
+    """A matplotlib figure redrawn by blitting: the static parts once, the changing artists per frame.
 
     ``artists`` are the ones that change (lines, images, titles); they are
-    marked animated, so the background render leaves them out. :meth:`png`
+    marked animated, so the background render leaves them out. :meth:`render`
     restores the background, draws only those artists and encodes the image:
-    about 5-10 ms instead of the 40-60 ms of a full figure draw.
+    a few milliseconds instead of the 40-60 ms of a full figure draw.
     The axes limits must not change after construction.
     """
 
@@ -49,55 +70,123 @@ class LiveFigure:
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(fig.bbox)
 
-    def render(self, fmt="png"):
-        """The current picture as PNG (sharp lines) or JPEG (faster for smooth colour images) bytes."""
-        import io
-
-        from PIL import Image
-
+    def render(self):
+        """The current picture as PNG bytes."""
         self.canvas.restore_region(self.background)
         for a in self.artists:
             a.axes.draw_artist(a) if a.axes is not None else self.fig.draw_artist(a)
-        buf = io.BytesIO()
-        rgba = Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba())
-        if fmt == "jpeg":
-            rgba.convert("RGB").save(buf, format="jpeg", quality=90)
-        else:
-            rgba.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+        return _encode(self.canvas)
 
 
-def _live_widget(controls, render, fmt="png"):
-    """Sliders, an image and a text line, wired together.
+FRAMES_NOTE = ("The controls move over {n} settings drawn when the cell ran, in the notebook and in the web book "
+               "alike, with no kernel needed. For other settings, run the notebook (<code>make lab</code>) and "
+               "call the drawing function of the cell below with your values.")  # fmt: skip
 
-    ``render(**values)`` updates the figure's artists and returns ``(image bytes, text)``.
-    The returned VBox has ``.controls`` (name -> widget), ``.image``, ``.stats``
-    and ``.update(**values)``, so the logic can be driven without a browser.
+
+def _choice(label, options, value, buttons=False):
+    """A slider (or toggle buttons) over fixed settings, and those settings: ``(widget, values)``.
+
+    ``options`` is a list of values, or a dict label -> value. ``value`` must be
+    one of them: the pictures exist for these settings only.
+    """
+    import ipywidgets as widgets
+
+    pairs = list(options.items()) if isinstance(options, dict) else [(str(v), v) for v in options]
+    values = [v for _, v in pairs]
+    if value not in values:
+        raise ValueError(f"{label.replace(' ', '_')} must be one of the settings {values}; got {value!r}")
+    if buttons:
+        style = {"description_width": "initial", "button_width": "6em"}
+        return widgets.ToggleButtons(options=pairs, value=value, description=label, style=style), values
+    return widgets.SelectionSlider(options=pairs, value=value, description=label), values
+
+
+def _frames_widget(controls, render):
+    """Controls over a precomputed picture and text for every combination of their settings.
+
+    ``controls`` maps a keyword of ``render`` to ``(widget, values)``: a
+    selection widget (``SelectionSlider``, ``ToggleButtons``) whose options
+    are ``values``. ``render(**setting)`` returns ``(image bytes, text)``.
+
+    Every combination is drawn once, here, into nested ``Stack`` widgets (one
+    level per control); each control's ``index`` is linked to its level's
+    stacks with ``jslink``, so the browser switches pictures by itself. That
+    works wherever the widget state is saved with the page (the web book, an
+    exported HTML file), with no kernel, and in a live kernel the same way.
+
+    The returned VBox has ``.controls`` (name -> widget), ``.image`` and
+    ``.stats`` (the frame now selected) and ``.update(**setting)`` (sets the
+    controls, returns the frame's ``(image bytes, text)``), so the logic can
+    be driven without a browser.
     """
     import html
+    import itertools
 
     import ipywidgets as widgets
 
-    image = widgets.Image(format=fmt)
-    stats = widgets.HTML()
+    names = list(controls)
+    grids = [list(controls[n][1]) for n in names]
+    frames, texts = {}, {}
+    for setting in itertools.product(*grids):
+        picture, texts[setting] = render(**dict(zip(names, setting)))
+        frames[setting] = (widgets.Image(value=picture, format="png"),
+                           widgets.HTML("<pre style='margin:0'>" + html.escape(texts[setting]) + "</pre>"))  # fmt: skip
+    stacks = [[] for _ in names]
+
+    def nest(level, prefix):
+        if level == len(names):
+            return widgets.VBox(list(frames[prefix]))
+        stack = widgets.Stack([nest(level + 1, (*prefix, v)) for v in grids[level]],
+                              selected_index=controls[names[level]][0].index)  # fmt: skip
+        stacks[level].append(stack)
+        return stack
+
+    view = nest(0, ())
+    links = []
+    for level, name in enumerate(names):
+        control = controls[name][0]
+        for stack in stacks[level]:
+            links.append(widgets.jslink((control, "index"), (stack, "selected_index")))
+
+        # the kernel's copy follows too (for code that reads .image or .stats, and in case no front end is attached)
+        def follow(change, level=level):
+            for stack in stacks[level]:
+                stack.selected_index = change["new"]
+
+        control.observe(follow, names="index")
+
+    def setting():
+        return tuple(controls[n][0].value for n in names)
 
     def update(**values):
-        picture, text = render(**values)
-        # Text first: a front end applies the two changes in order, so once the
-        # new image shows, the text beside it is already the new one.
-        stats.value = "<pre style='margin:0'>" + html.escape(text) + "</pre>"
-        image.value = picture
-        return picture, text
+        for name, value in values.items():
+            controls[name][0].value = value
+        return bytes(frames[setting()][0].value), texts[setting()]
 
-    def on_change(_):
-        update(**{name: w.value for name, w in controls.items()})
-
-    for w in controls.values():
-        w.observe(on_change, names="value")
-    box = widgets.VBox([*controls.values(), image, stats])
-    box.controls, box.image, box.stats, box.update = controls, image, stats, update
-    on_change(None)
+    note = widgets.HTML(f"<small>{FRAMES_NOTE.format(n=len(frames))}</small>")
+    box = _frames_box_class()([*(c for c, _ in controls.values()), view, note])
+    box.controls = {n: controls[n][0] for n in names}
+    box.frames, box.links, box.update = frames, links, update
+    box._selected = lambda: frames[setting()]
     return box
+
+
+@functools.cache
+def _frames_box_class():
+    import ipywidgets as widgets
+
+    class FramesBox(widgets.VBox):
+        """A VBox whose ``image`` and ``stats`` are the widgets of the frame its controls select."""
+
+        @property
+        def image(self):
+            return self._selected()[0]
+
+        @property
+        def stats(self):
+            return self._selected()[1]
+
+    return FramesBox
 
 
 def _static_figure(picture_cls, size, args, setting):
@@ -112,8 +201,8 @@ def _static_figure(picture_cls, size, args, setting):
     return fig, data
 
 
-def _slider_widget(picture_cls, size, args, controls, fmt="png"):
-    """The live view: the same picture on an off-screen figure, redrawn by blitting when a control moves."""
+def _slider_widget(picture_cls, size, args, controls):
+    """The slider's view: the same picture on an off-screen figure, drawn once for every setting of the controls."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
@@ -124,9 +213,9 @@ def _slider_widget(picture_cls, size, args, controls, fmt="png"):
 
     def render(**values):
         _, text = picture.show(**values)
-        return live.render(fmt), text
+        return live.render(), text
 
-    return _live_widget(controls, render, fmt=fmt)
+    return _frames_widget(controls, render)
 
 
 # --- 01: normalizing inputs ---------------------------------------------------
@@ -212,13 +301,14 @@ def draw_scale_ratio(scale_ratio):
     return _static_figure(ScaleRatioPicture, (10, 4.6), (), dict(scale_ratio=scale_ratio))
 
 
-def scale_ratio_widget(scale_ratio=10.0):
+SCALE_RATIOS = [1, 1.5, 2, 3, 5, 7, 10, 15, 20, 30]  # the slider's settings
+
+
+def scale_ratio_widget(scale_ratio=10):
     """A slider for the ratio of the two features' scales (starting at ``scale_ratio``), redrawing both cost bowls."""
     import ipywidgets as widgets
 
-    slider = widgets.FloatLogSlider(value=scale_ratio, base=10, min=0, max=1.5, step=0.05, description="scale ratio")
-    # JPEG: two smooth colour images encode much faster than PNG.
-    return _slider_widget(ScaleRatioPicture, (8.4, 4.5), (), {"scale_ratio": slider}, fmt="jpeg")
+    return _slider_widget(ScaleRatioPicture, (8.4, 4.5), (), {"scale_ratio": _choice("scale ratio", SCALE_RATIOS, scale_ratio)})
 
 
 # --- 02: what gamma and beta do -------------------------------------------------
@@ -309,13 +399,17 @@ def draw_gamma_beta(z_norm, gamma, beta):
     return _static_figure(GammaBetaPicture, (7, 4), (z_norm,), dict(gamma=gamma, beta=beta))
 
 
+GAMMAS = [0.25, 0.5, 1.0, 2.0, 3.0, 5.0]  # the sliders' settings: a picture is stored for each pair
+BETAS = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
+
+
 def gamma_beta_widget(z_norm, gamma=1.0, beta=0.0):
     """Sliders for gamma and beta (starting values given) over one unit's normalized values ``z_norm`` ``(m,)``."""
     import ipywidgets as widgets
 
     controls = {
-        "gamma": widgets.FloatSlider(value=gamma, min=0.1, max=5.0, step=0.1, description="gamma"),
-        "beta": widgets.FloatSlider(value=beta, min=-5.0, max=5.0, step=0.1, description="beta"),
+        "gamma": _choice("gamma", GAMMAS, gamma),
+        "beta": _choice("beta", BETAS, beta),
     }
     return _slider_widget(GammaBetaPicture, (7, 4), (z_norm,), controls)
 
@@ -459,8 +553,7 @@ def batch_size_widget(z, batch_size=64):
     import ipywidgets as widgets
 
     options = [2, 4, 8, 16, 32, 64, 128, 256, 512]
-    slider = widgets.SelectionSlider(options=options, value=batch_size, description="batch size")
-    return _slider_widget(BatchStatisticsPicture, (9, 3.4), (z,), {"batch_size": slider})
+    return _slider_widget(BatchStatisticsPicture, (9, 3.4), (z,), {"batch_size": _choice("batch size", options, batch_size)})
 
 
 # --- 06: the running average of the batch statistics ---------------------------------
@@ -532,10 +625,10 @@ def ewa_widget(values, reference=None, beta=0.9, bias_correction=False):
     """A slider for the average's beta and a bias-correction toggle (starting values given) over one unit's batch means."""
     import ipywidgets as widgets
 
+    betas = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
     controls = {
-        "beta": widgets.SelectionSlider(options=[0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=beta,
-                                        description="beta"),  # fmt: skip
-        "bias_correction": widgets.Checkbox(value=bias_correction, description="bias correction"),
+        "beta": _choice("beta", betas, beta),
+        "bias_correction": _choice("bias correction", {"off": False, "on": True}, bias_correction, buttons=True),
     }
     return _slider_widget(EwaPicture, (9, 3.6), (values, reference), controls)
 
@@ -619,9 +712,9 @@ def family_widget(method="group", groups=2):
     """Pick a method and a group count (starting values given): which entries share statistics?"""
     import ipywidgets as widgets
 
+    methods, group_counts = ["batch", "layer", "instance", "group"], [1, 2, 3, 6]
     controls = {
-        "method": widgets.ToggleButtons(options=["batch", "layer", "instance", "group"], value=method,
-                                        description="method"),  # fmt: skip
-        "groups": widgets.SelectionSlider(options=[1, 2, 3, 6], value=groups, description="groups"),
+        "method": _choice("method", methods, method, buttons=True),
+        "groups": _choice("groups", group_counts, groups),
     }
     return _slider_widget(FamilyPicture, (9, 3.2), (), controls)

@@ -109,7 +109,10 @@ def test_saved_widget_state_keeps_what_outputs_show_and_what_it_refers_to():
     nb.cells = [nbformat.v4.new_code_cell("w", outputs=[nbformat.v4.new_output(
         "display_data", data={WIDGET_VIEW: {"model_id": "aa", "version_major": 2, "version_minor": 0}})])]  # fmt: skip
     nb.metadata["widgets"] = {WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {
-        "aa": model("VBoxModel", children=["IPY_MODEL_bb"]), "bb": model("FloatSliderModel", layout="IPY_MODEL_cc"),
-        "cc": model("LayoutModel"), "dd": model("IntProgressModel")}}}  # fmt: skip
+        "aa": model("VBoxModel", children=["IPY_MODEL_bb", "IPY_MODEL_ee"]), "bb": model("FloatSliderModel", layout="IPY_MODEL_cc"),
+        "cc": model("LayoutModel"), "dd": model("IntProgressModel"), "ee": model("StackModel"),
+        # a jslink between two shown widgets (what moves the slider without a kernel), and one to a closed widget
+        "ff": model("LinkModel", source=["IPY_MODEL_bb", "index"], target=["IPY_MODEL_ee", "selected_index"]),
+        "gg": model("LinkModel", source=["IPY_MODEL_bb", "index"], target=["IPY_MODEL_dd", "value"])}}}  # fmt: skip
     prune_widget_state(nb)
-    assert sorted(nb.metadata["widgets"][WIDGET_STATE]["state"]) == ["aa", "bb", "cc"]
+    assert sorted(nb.metadata["widgets"][WIDGET_STATE]["state"]) == ["aa", "bb", "cc", "ee", "ff"]

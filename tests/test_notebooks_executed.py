@@ -70,21 +70,19 @@ def test_checker_catches(nb, message):
 
 
 def ignored_cells(nb: dict) -> list[tuple[int, str]]:
-    """(code cell number, reason) for every cell whose output strict nbval does not compare."""
+    """(code cell number, reason) for every cell whose output strict nbval does not compare.
+
+    The marker is nbval's cell tag, never a comment: a learner reads the code,
+    and nothing in it should be about how the notebook is tested. The reason
+    sits beside the tag, in the cell's metadata.
+    """
     from nbval.plugin import find_comment_markers
 
     out = []
     for i, cell in enumerate((c for c in nb["cells"] if c["cell_type"] == "code"), start=1):
         source = "".join(cell["source"])
-        markers = dict(find_comment_markers(source))
-        if "NBVAL_IGNORE_OUTPUT" in source:
-            # nbval recognizes the marker only alone on its line: a reason after it would silently disable it
-            assert markers.get("check") is False, f"code cell {i}: nbval does not see its NBVAL_IGNORE_OUTPUT"
-            lines = source.splitlines()
-            reason = lines[1].removeprefix("# Not compared: ") if len(lines) > 1 and lines[1].startswith("# Not compared: ") else ""
-            out.append((i, reason))
-        elif "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
-            # the tag keeps the marker out of the code a learner reads; the reason sits beside it in the metadata
+        assert not dict(find_comment_markers(source)), f"code cell {i}: an nbval comment in the code; use the cell tag"
+        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
             out.append((i, cell["metadata"].get("ignore_reason", "")))
     return out
 
@@ -92,7 +90,7 @@ def ignored_cells(nb: dict) -> list[tuple[int, str]]:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_every_unchecked_cell_says_why(path):
     for i, reason in ignored_cells(json.loads(path.read_text())):
-        assert len(reason) > 20, f"code cell {i}: add '# Not compared: <reason>' under NBVAL_IGNORE_OUTPUT (or an ignore_reason beside the tag)"
+        assert len(reason) > 20, f"code cell {i}: give the nbval-ignore-output tag an ignore_reason in the cell's metadata"
 
 
 def test_unchecked_cells_stay_rare():

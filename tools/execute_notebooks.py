@@ -41,6 +41,13 @@ def prune_widget_state(nb) -> None:
             continue
         keep.add(model_id)
         todo += re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(state[model_id]))
+    # Links (jslink) are referred to by nothing, but they are what moves a shown widget without a
+    # kernel: keep every link between kept widgets.
+    for model_id, model in state.items():
+        if model.get("model_name") in ("LinkModel", "DirectionalLinkModel"):
+            ends = re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(model["state"]))
+            if ends and all(e in keep for e in ends):
+                keep.add(model_id)
     saved["state"] = {k: v for k, v in state.items() if k in keep}
     if not keep:
         del nb.metadata["widgets"]
