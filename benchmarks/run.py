@@ -269,6 +269,10 @@ def bench_widgets(results):
         seconds = median_time(build, repeats=3, number=1)
         kb = sum(len(i.value) for i, _ in box.frames.values()) / 1e3
         rows.append(dict(widget=name, frames=frames, build_s=seconds, ms_per_frame=1e3 * seconds / frames, kB=kb))
+    if "kilostep_s" not in results:  # the unit the builds are compared with, measured in this run
+        results["kilostep_s"] = kilostep()
+    for row in rows:
+        row["kilosteps"] = row["build_s"] / results["kilostep_s"]
     results["widgets"] = rows
 
 
@@ -281,7 +285,7 @@ TARGETS = {
     "all notebooks together <= 60 kilosteps": lambda r: sum(x["kilosteps"] for x in r["notebooks"]) <= 60,
     "3 seeds at once <= 1.5x one seed (Figure 1 network)": lambda r: r["seeds"][0]["ratio"] <= 1.5,
     "3 seeds at once <= 1.5x one seed (04's network, batches of 64)": lambda r: r["seeds"][1]["ratio"] <= 1.5,
-    "every slider frame drawn in < 30 ms (moving a slider then costs no kernel time)": lambda r: max(x["ms_per_frame"] for x in r["widgets"]) < 30,
+    "every slider built, all its frames, in <= 1 kilostep (a move then costs no kernel time)": lambda r: max(x["kilosteps"] for x in r["widgets"]) <= 1,
     "all sliders' frames together <= 3 MB as stored (base64)": lambda r: sum(x["kB"] for x in r["widgets"]) * 4 / 3 <= 3000,
 }
 
@@ -318,9 +322,9 @@ def report(r):
                   f"{x['ratio']:.2f}x the time of one" for x in r["seeds"]]  # fmt: skip
     if "widgets" in r:
         lines += ["", "5. sliders: every frame drawn when the cell runs (a move is then a swap in the browser)",
-                  f"   {'widget':<20} {'frames':>6} {'build s':>8} {'ms/frame':>9} {'kB':>7}"]  # fmt: skip
-        lines += [f"   {x['widget']:<20} {x['frames']:>6} {x['build_s']:8.2f} {x['ms_per_frame']:9.1f} {x['kB']:7.0f}"
-                  for x in r["widgets"]]  # fmt: skip
+                  f"   {'widget':<20} {'frames':>6} {'build s':>8} {'kilosteps':>10} {'ms/frame':>9} {'kB':>7}"]  # fmt: skip
+        lines += [f"   {x['widget']:<20} {x['frames']:>6} {x['build_s']:8.2f} {x['kilosteps']:10.2f} {x['ms_per_frame']:9.1f} "
+                  f"{x['kB']:7.0f}" for x in r["widgets"]]  # fmt: skip
     lines += ["", "targets"]
     for name, check in TARGETS.items():
         try:

@@ -60,3 +60,11 @@ def nontrivial_params(rng, n):
     gamma = rng.uniform(0.5, 2.0, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
     beta = rng.uniform(-2.0, 2.0, (n, 1))
     return gamma, beta
+
+
+def pytest_collection_modifyitems(items):
+    # Every test of tests/test_claims_*.py is a claims test: the matrix's rows select among them by marker.
+    for item in items:
+        if item.path.name.startswith("test_claims_"):
+            item.add_marker(pytest.mark.claims)
+

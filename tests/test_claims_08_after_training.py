@@ -73,6 +73,7 @@ def test_folding_claims(nets, digits, seed):
         assert abs((out.argmax(0) == y_test).mean() - (logits.argmax(0) == y_test).mean()) <= 0.01 + 1e-12
 
 
+@pytest.mark.unchecked_cell
 def test_recomputed_statistics_lower_the_test_loss_at_the_large_rate_in_every_seed(nets, digits):
     X, _, X_test, y_test = digits
     for (rate, seed), net in nets.items():
@@ -85,6 +86,7 @@ def test_recomputed_statistics_lower_the_test_loss_at_the_large_rate_in_every_se
         assert abs(acc_run - acc_pre) < 0.03  # the accuracy moves less
 
 
+@pytest.mark.unchecked_cell
 def test_adapting_to_shifted_digits(nets, digits):
     raw = load_digits()
     _, y, X_test, y_test = digits
@@ -106,6 +108,7 @@ def test_adapting_to_shifted_digits(nets, digits):
         assert acc["train", 50] > 0.75 and acc["frozen", 50] < 0.75  # "most of the way", "least"
 
 
+@pytest.mark.unchecked_cell
 def test_per_device_batch_norm_collapses_at_two_examples_per_device(digits):
     X, y, X_test, y_test = digits
     acc = {}

@@ -73,9 +73,12 @@ def test_student_copies_show_no_solution():
 def graded(tmp_path_factory):
     """Temporary nbgrader courses: the notebooks as the assignment, a submission each, autograded.
 
-    Autograding executes every notebook of a submission; the two submissions
-    (the solutions and the untouched student copies) are graded side by side,
-    one per core, each in a course folder (and gradebook) of its own.
+    Autograding executes every notebook of a submission. The untouched student
+    copies are executed so; the solutions are graded as submitted, with their
+    stored outputs (``--no-execute``): those are the outputs of a top-to-bottom
+    run that strict nbval re-executes and compares in the same test run, so a
+    second execution would check nothing more. Each submission has a course
+    folder (and gradebook) of its own, and the two are graded side by side.
     """
     # nbgrader runs `alembic` from PATH to set up its database: the environment's bin folder goes first.
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -95,8 +98,9 @@ def graded(tmp_path_factory):
         result = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", "course", "--force"], cwd=course,
                                 capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    runs = {s: subprocess.Popen([str(BIN / "nbgrader"), "autograde", "course", "--force", "--create"], cwd=course,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    flags = {"solutions": ["--no-execute"], "untouched": []}
+    runs = {s: subprocess.Popen([str(BIN / "nbgrader"), "autograde", "course", "--force", "--create", *flags[s]],
+                                cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
             for s, course in courses.items()}  # fmt: skip
     for student, run in runs.items():
         out, _ = run.communicate(timeout=1200)

@@ -31,6 +31,7 @@ def test_the_rows_cover_the_backend_two_cpus_and_the_newest_python():
 def test_every_row_runs_the_notebooks_and_cpu_rows_the_claims_tests():
     targets = matrix.targets(row("avx2"))
     assert targets[0] == "notebooks" and "tests/test_claims_05_why_batch_norm_works.py" in targets
+    assert targets[-2:] == ["-m", "unchecked_cell or not claims"]  # the notebooks, and the claims behind unchecked cells
     assert matrix.targets(row("agg")) == ["notebooks"]
 
 
