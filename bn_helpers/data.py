@@ -1,4 +1,4 @@
-"""The shipped data sets, loaded offline from data/ with a checksum check.
+"""The shipped data sets, loaded offline from the package's data with a checksum check.
 
 Each loader returns a :class:`Dataset` in course notation: ``X_train`` is
 ``(n_x, m_train)`` float64, one column per example; ``y_train`` is int64
@@ -9,6 +9,7 @@ Each loader returns a :class:`Dataset` in course notation: ``X_train`` is
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,9 +17,10 @@ import numpy as np
 
 from ._validation import check_choice
 
-# The repository's data/ folder, found from this file (the package is
-# installed in editable mode), never from the working directory.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# The data files are package data: bn_helpers/_data links to the repository's data/
+# folder (an editable install reads them there), and a wheel carries copies. Found
+# from the package, never from the working directory.
+DATA_DIR = Path(str(importlib.resources.files("bn_helpers") / "_data"))
 
 # sha256 of each file as written by data/build_data.py (also in data/README.md).
 CHECKSUMS = {
@@ -56,8 +58,8 @@ def load_dataset(name, data_dir=None) -> Dataset:
     hint = REBUILD_HINT.format(name=name)
     if not path.parent.is_dir():
         raise FileNotFoundError(
-            f"data folder {path.parent} does not exist: bn_helpers reads the data from the repository's data/ "
-            f"folder, so install it from a clone in editable mode (`pip install -e .`, as requirements.txt does)"
+            f"data folder {path.parent} does not exist: the data ship inside the package (bn_helpers/_data, a link "
+            f"to the repository's data/ folder); reinstall it from a clone, `pip install .` or `pip install -e .`"
         )
     if not path.is_file():
         raise FileNotFoundError(f"data file {path} is missing. {hint}")

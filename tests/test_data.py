@@ -44,9 +44,46 @@ def test_missing_file_says_how_to_restore(tmp_path):
         load_digits(data_dir=tmp_path)
 
 
-def test_missing_data_folder_says_to_install_editable(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"does not exist.*editable mode.*pip install -e \."):
+def test_missing_data_folder_says_how_to_reinstall(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"does not exist.*ship inside the package.*pip install \."):
         load_digits(data_dir=tmp_path / "nowhere")
+
+
+def test_a_wheel_carries_the_data_and_loads_it_in_a_clean_environment(tmp_path):
+    """`pip install .` or a built wheel, as a JupyterHub image or a shared server installs the package."""
+    import subprocess
+    import sys
+    import sysconfig
+    import zipfile
+
+    dist = tmp_path / "dist"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist),
+                            str(ROOT)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    (wheel,) = dist.glob("bn_helpers-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"bn_helpers/_data/digits.npz", "bn_helpers/_data/mnist1d.npz"} <= set(names)
+    # A fresh venv; numpy and the rest come from this environment's site-packages (a plain path, so the
+    # editable install's own hooks there do not run): the only bn_helpers it can import is the wheel's.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    (Path(site) / "course_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
+                              str(wheel)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]
+    check = ("import bn_helpers\n"
+             "from bn_helpers import load_digits, load_mnist1d\n"
+             "from bn_helpers.data import DATA_DIR\n"
+             "d, m = load_digits(), load_mnist1d()\n"
+             "print(bn_helpers.__file__, DATA_DIR, d.X_train.shape, m.X_train.shape)\n")  # fmt: skip
+    out = subprocess.run([str(python), "-c", check], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    module, data_dir, digits_shape, mnist_shape = out.stdout.split(" ", 3)
+    assert module.startswith(site) and data_dir.startswith(site)  # the wheel's copy, not the repository's
+    assert "(64, 1297)" in out.stdout and "(40, 4000)" in out.stdout
 
 
 def test_corrupted_file_is_rejected(tmp_path):

@@ -116,3 +116,22 @@ def test_saved_widget_state_keeps_what_outputs_show_and_what_it_refers_to():
         "gg": model("LinkModel", source=["IPY_MODEL_bb", "index"], target=["IPY_MODEL_dd", "value"])}}}  # fmt: skip
     prune_widget_state(nb)
     assert sorted(nb.metadata["widgets"][WIDGET_STATE]["state"]) == ["aa", "bb", "cc", "ee", "ff"]
+
+
+def test_re_executing_a_notebook_with_widgets_leaves_it_byte_identical(tmp_path):
+    """A course change shows as a small diff: widget ids are stable, and the sliders' frames are the same."""
+    import shutil
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    path = notebooks / "06_batch_norm_at_test_time.ipynb"
+    shutil.copy(ROOT / "notebooks" / path.name, path)
+    runs = []
+    for _ in range(2):
+        result = run([sys.executable, str(ROOT / "tools" / "execute_notebooks.py"), str(path)])
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        runs.append(path.read_bytes())
+    assert runs[0] == runs[1]
+    nb = json.loads(runs[0])
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any(m["model_name"] == "LinkModel" for m in state.values())  # the links that move the slider are kept

@@ -5,6 +5,9 @@ Python environment with a per-cell time limit and no per-cell timestamps, so a
 re-run changes only what the code computes. The saved widget state keeps only
 the widgets that a stored output shows (and the models they refer to), as a
 front end would: finished progress bars and other closed widgets are dropped.
+Widget ids are renumbered the same way on every run and back-to-back prints
+are stored as one output, so re-executing a notebook whose outputs did not
+change leaves its file byte-identical.
 Prints each notebook's time.
 
     python tools/execute_notebooks.py notebooks/02_implementing_batch_norm.ipynb
@@ -16,6 +19,7 @@ import json
 import re
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -53,6 +57,57 @@ def prune_widget_state(nb) -> None:
         del nb.metadata["widgets"]
 
 
+def merge_consecutive_streams(nb) -> None:
+    """Join back-to-back stream outputs of one name (stdout, stderr) into one.
+
+    The kernel flushes printed text in chunks whose boundaries depend on
+    timing, so one cell's prints may be stored as one output on one run and
+    two on the next. Merging only neighbours keeps the order of prints and
+    figures as the reader saw it.
+    """
+    for cell in nb.cells:
+        merged = []
+        for out in cell.get("outputs", []):
+            prev = merged[-1] if merged else None
+            if prev is not None and out["output_type"] == prev["output_type"] == "stream" and out["name"] == prev["name"]:
+                prev["text"] += out["text"]
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
+def stable_widget_ids(nb, name: str) -> None:
+    """Replace the widgets' random model ids by ids derived from the notebook's name and their order.
+
+    A kernel gives every widget a fresh random id, so a re-executed notebook
+    would differ in every widget reference even when nothing it shows changed.
+    Renumbered in order of first appearance (outputs top to bottom, then the
+    saved state), the ids are the same on every run; front ends only need
+    them to be unique within the notebook.
+    """
+    saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
+    order = [o["data"][WIDGET_VIEW]["model_id"] for c in nb.cells for o in c.get("outputs", [])
+             if WIDGET_VIEW in o.get("data", {})]  # fmt: skip
+    if saved:
+        order += list(saved["state"])
+    new = {}
+    for old in order:
+        if old not in new:
+            new[old] = uuid.uuid5(uuid.NAMESPACE_URL, f"bn-helpers/{name}/{len(new)}").hex
+    if not new:
+        return
+    pattern = re.compile("|".join(map(re.escape, new)))
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            view = o.get("data", {}).get(WIDGET_VIEW)
+            if view:
+                view["model_id"] = new[view["model_id"]]
+    if saved:
+        text = pattern.sub(lambda m: new[m.group(0)], json.dumps(saved["state"]))
+        saved["state"] = {new[k]: v for k, v in zip(saved["state"], json.loads(text).values())}
+
+
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -66,6 +121,8 @@ def execute(path: Path) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     prune_widget_state(nb)
+    merge_consecutive_streams(nb)
+    stable_widget_ids(nb, path.name)
     nbformat.write(nb, path)
     return elapsed
 
