@@ -63,6 +63,8 @@ def test_a_wheel_carries_the_data_and_loads_it_in_a_clean_environment(tmp_path):
     (wheel,) = dist.glob("bn_helpers-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert {"bn_helpers/_data/digits.npz", "bn_helpers/_data/mnist1d.npz"} <= set(names)
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "bn_helpers").rglob("*.py")}
+    assert modules <= set(names), f"modules missing from the wheel: {sorted(modules - set(names))}"
     # A fresh venv; numpy and the rest come from this environment's site-packages (a plain path, so the
     # editable install's own hooks there do not run): the only bn_helpers it can import is the wheel's.
     venv = tmp_path / "venv"
@@ -77,6 +79,7 @@ def test_a_wheel_carries_the_data_and_loads_it_in_a_clean_environment(tmp_path):
     check = ("import bn_helpers\n"
              "from bn_helpers import load_digits, load_mnist1d\n"
              "from bn_helpers.data import DATA_DIR\n"
+             "from bn_helpers.checks import check_batchnorm_forward\n"
              "d, m = load_digits(), load_mnist1d()\n"
              "print(bn_helpers.__file__, DATA_DIR, d.X_train.shape, m.X_train.shape)\n")  # fmt: skip
     out = subprocess.run([str(python), "-c", check], capture_output=True, text=True, timeout=120, cwd=tmp_path)

@@ -1,0 +1,65 @@
+"""Checks for the exercises: try the learner's function, compare with ``bn_helpers``, name the mistake.
+
+Each ``check_<name>(fn)`` calls the learner's ``fn`` on a few cases chosen to
+expose common mistakes and compares what it returns with the reference
+implementation in ``bn_helpers``. Right, it prints one line with a bound on
+the worst relative error; wrong, it raises ``AssertionError`` with the case,
+what was expected and what came back, and the mistake when it recognises one
+(:mod:`bn_helpers.checks.core` says how).
+
+One module per notebook holds that notebook's checks and their catalogues of
+mistakes; the core they are written on is :mod:`bn_helpers.checks.core`.
+Import a check from here: ``from bn_helpers.checks import check_batchnorm_forward``.
+
+A check is a teacher, not a judge: every message it can give is produced by
+a test in ``tests/test_checks*.py`` that feeds it that mistake.
+"""
+
+from ..gradcheck import rel_error
+from .after_training import COMBINE_MISTAKES, FOLD_MISTAKES, check_combine_statistics, check_fold_batchnorm
+from .at_test_time import EWA_MISTAKES, INFERENCE_MISTAKES, check_batchnorm_inference, check_ewa_update
+from .core import TOLERANCE, Case, Mistake
+from .fitting_batch_norm import LAYER_MISTAKES, check_batchnorm_layer_forward
+from .implementing_batch_norm import (
+    BACKWARD_MISTAKES,
+    FORWARD_MISTAKES,
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+)
+from .mini_batches import MOMENTUM_MISTAKES, check_momentum_step
+from .normalizing_inputs import NORMALIZE_MISTAKES, check_normalize_inputs
+from .other_axes import GROUPNORM_MISTAKES, LAYERNORM_MISTAKES, check_groupnorm_forward, check_layernorm_forward
+from .why_batch_norm_works import NOISE_MISTAKES, check_batch_normalized_example
+
+__all__ = [
+    # in the notebooks' order
+    "check_normalize_inputs",
+    "check_batchnorm_forward",
+    "check_batchnorm_backward",
+    "check_batchnorm_layer_forward",
+    "check_momentum_step",
+    "check_batch_normalized_example",
+    "check_batchnorm_inference",
+    "check_ewa_update",
+    "check_layernorm_forward",
+    "check_groupnorm_forward",
+    "check_fold_batchnorm",
+    "check_combine_statistics",
+    "rel_error",
+    # the core and the catalogues, for a new check and for the tests
+    "TOLERANCE",
+    "Case",
+    "Mistake",
+    "NORMALIZE_MISTAKES",
+    "FORWARD_MISTAKES",
+    "BACKWARD_MISTAKES",
+    "LAYER_MISTAKES",
+    "MOMENTUM_MISTAKES",
+    "NOISE_MISTAKES",
+    "INFERENCE_MISTAKES",
+    "EWA_MISTAKES",
+    "LAYERNORM_MISTAKES",
+    "GROUPNORM_MISTAKES",
+    "FOLD_MISTAKES",
+    "COMBINE_MISTAKES",
+]

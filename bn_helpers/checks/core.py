@@ -1,0 +1,202 @@
+"""The core every check is written on: cases, mistakes, the comparison, the messages.
+
+A check is three lists and a call of :func:`run`:
+
+- its **cases** (:class:`Case`): inputs chosen to expose common mistakes (odd
+  shapes, ``m = 2``, a large offset, a unit of tiny variance, non-trivial
+  ``gamma`` and ``beta``, float32 and integer input);
+- a **reference** that returns the expected outputs as a tuple (from the
+  package's own implementation);
+- its **mistakes** (:class:`Mistake`): known wrong implementations with the
+  same signature as the reference, each with what to tell the learner.
+
+:func:`run` calls the learner's function on copies of every case and compares
+with the reference:
+
+- right: prints one line, what was checked and a bound on the worst relative
+  error ("< 1e-10"), which reads the same on every machine;
+- wrong: raises ``AssertionError`` saying which case failed, what was expected
+  and what came back (shapes, or values rounded), and, when the result is what
+  a known mistake would give, the mistake and how to fix it;
+- not written yet (``NotImplementedError``): lets it through unchanged;
+- any other exception: reported with the case that triggered it;
+- an input changed in place: reported, since a caller may still need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import io
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..gradcheck import rel_error
+
+#: Relative error allowed per input dtype: float64 results agree to rounding;
+#: float32 input is compared with the float64 reference at float32 precision.
+TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
+
+
+@dataclass
+class Case:
+    """One call of the learner's function: what it is, and its arguments (copied before each call)."""
+
+    name: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    tol: float | None = None  # a looser bound where float64 itself keeps fewer digits (a large offset)
+
+    @property
+    def dtype(self):
+        """The precision the result is held to: float32 if any input array is float32."""
+        arrays = [a for a in (*self.args, *self.kwargs.values()) if isinstance(a, np.ndarray)]
+        return np.dtype(np.float32) if any(a.dtype == np.float32 for a in arrays) else np.dtype(np.float64)
+
+
+@dataclass
+class Mistake:
+    """A known wrong implementation (same signature as the reference) and what to tell the learner."""
+
+    message: str
+    fn: Callable
+
+
+def _show(x, digits=4, limit=6):
+    """A short, rounded rendering of an array for a message."""
+    a = np.asarray(x, dtype=float)
+    flat = np.round(a.ravel()[:limit], digits) + 0.0
+    more = ", ..." if a.size > limit else ""
+    return f"[{', '.join(f'{v:g}' for v in flat)}{more}] (shape {a.shape})"
+
+
+def _call(fn, case, what, arg_names):
+    """Call ``fn`` on copies of the case's inputs; report an exception with the case, let NotImplementedError through."""
+    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+    try:
+        out = fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as err:  # the learner's bug, reported with the input that triggered it
+        hint = ""
+        if "broadcast" in str(err):
+            hint = (" Check the shapes: a per-unit (or per-feature) statistic has shape (n, 1), "
+                    "e.g. `Z.mean(axis=1, keepdims=True)`, so that it lines up with the rows of an (n, m) array.")  # fmt: skip
+        raise AssertionError(
+            f"{what}: case '{case.name}': your function raised {type(err).__name__}: {err}.{hint}"
+        ) from err
+    # Inputs must come back as they went in: a caller may still need them.
+    names = list(arg_names[: len(args)]) + list(kwargs)
+    for name, before, after in zip(names, [*case.args, *case.kwargs.values()], [*args, *kwargs.values()]):
+        if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
+            raise AssertionError(
+                f"{what}: case '{case.name}': your function changed its input `{name}` in place. "
+                f"Compute new arrays (e.g. `Z - mu`) instead of updating an input (`Z -= mu`): "
+                f"the caller may still need it."
+            )
+        if isinstance(before, dict):
+            for key in before:
+                if not np.array_equal(before[key], after[key]):
+                    raise AssertionError(
+                        f"{what}: case '{case.name}': your function changed {name}[{key!r}] in place; "
+                        f"it should return new values and leave its inputs alone."
+                    )
+    return out
+
+
+def _compare(name, expected, got, tol):
+    """None if ``got`` matches ``expected`` (shape and values), else what differs."""
+    got_arr = np.asarray(got)
+    if got_arr.dtype == object or not np.issubdtype(got_arr.dtype, np.number):
+        return f"{name}: expected a numeric array, got {type(got).__name__}"
+    if got_arr.shape != np.shape(expected):
+        hint = ""
+        if got_arr.shape == np.shape(expected)[:1]:
+            hint = (f" That is the wrong output shape: {got_arr.shape} where {np.shape(expected)} is expected; "
+                    f"keep the second axis (e.g. `keepdims=True`).")  # fmt: skip
+        elif got_arr.shape == np.shape(expected)[::-1]:
+            hint = " That is the transpose of the expected shape: one column per example, (n_l, m)."
+        return f"{name}: expected shape {np.shape(expected)}, got shape {got_arr.shape}.{hint}"
+    if not np.all(np.isfinite(got_arr)):
+        return f"{name}: contains NaN or inf: {_show(got_arr)}"
+    err = rel_error(expected, got_arr)
+    if err > tol:
+        return f"{name}: expected {_show(expected)}, got {_show(got_arr)} (relative error {err:.1e})"
+    return None
+
+
+def _same(a, b):
+    """Equal shapes, NaN in the same places, and the rest equal to rounding."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)):
+        return False
+    ok = ~np.isnan(a)
+    return rel_error(a[ok], b[ok]) < 1e-7
+
+
+def _matching_mistakes(mistakes, case, got_parts):
+    """The messages of every catalogued mistake whose output equals what the learner returned."""
+    found = []
+    for mistake in mistakes:
+        try:
+            with np.errstate(all="ignore"):
+                wrong = mistake.fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        except Exception:  # a mistake that cannot even run on this case does not match it
+            continue
+        if len(wrong) == len(got_parts) and all(_same(w, g) for w, g in zip(wrong, got_parts)):
+            found.append(mistake.message)
+    return found
+
+
+def run(title, fn, reference, cases, mistakes, names, select=lambda out: out):
+    """The common loop: every case against the reference; stop at the first failure with the best message.
+
+    ``reference`` and each mistake take the case's arguments and return the
+    expected outputs as a tuple, in the order of ``names``; ``select`` turns
+    the learner's return value into the same tuple (raising ``AssertionError``
+    when it has the wrong form).
+    """
+    arg_names = list(inspect.signature(reference).parameters)
+    for case in cases:
+        expected = reference(*case.args, **case.kwargs)
+        got = select(_call(fn, case, title, arg_names))
+        tol = case.tol or TOLERANCE[case.dtype]
+        problems = [p for p in (_compare(n, e, g, tol) for n, e, g in zip(names, expected, got)) if p]
+        if problems:
+            named = _matching_mistakes(mistakes, case, got)
+            lines = [f"{title}: wrong result in case '{case.name}'.", *problems]
+            if named:
+                lines += [f"Likely mistake: {message}" for message in named]
+            raise AssertionError("\n".join(lines))
+    # The bound each case met, never the measured error: the line must read the same on every machine.
+    bounds = [f"< {TOLERANCE[d]:g} in {d.name}" for d in sorted({c.dtype for c in cases}, key=str, reverse=True)]
+    bounds += [f"< {c.tol:g} in the case '{c.name}'" for c in cases if c.tol]
+    print(f"{title}: right in all {len(cases)} cases ({'; '.join(c.name for c in cases)}). "
+          f"Worst relative error {', '.join(bounds)}.")  # fmt: skip
+
+
+def need_function(fn, what, example):
+    """Refuse what is not a function (a call's result, a string), showing the call that ``example`` spells."""
+    if not callable(fn):
+        raise TypeError(f"{what} takes your function itself, e.g. {example}; got {type(fn).__name__}")
+
+
+def returns_tuple(n, what, names):
+    """A ``select`` for :func:`run` that insists on a tuple of ``n`` outputs, named ``names`` in the message."""
+
+    def select(out):
+        if not isinstance(out, tuple) or len(out) != n:
+            raise AssertionError(f"{what} must return a tuple of {n} ({', '.join(names)}); got {type(out).__name__}"
+                                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))  # fmt: skip
+        return out
+
+    return select
+
+
+
+def quiet():
+    """Swallow a check's success line (used when one check runs another first)."""
+    return contextlib.redirect_stdout(io.StringIO())

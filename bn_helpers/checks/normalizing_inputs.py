@@ -1,0 +1,90 @@
+"""Notebook 01's check: the training set's statistics, and both sets normalized with them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..normalize import input_statistics, normalize_inputs
+from .core import Case, Mistake, need_function, quiet, returns_tuple, run
+
+
+def _normalize_cases():
+    rng = np.random.default_rng(5)
+
+    def split(X):
+        return X[:, :40], X[:, 40:]
+
+    scales = np.array([[1.0], [10.0], [0.01]])
+    return [
+        Case("3 features on very different scales; 40 training, 15 test examples",
+             split(rng.normal(0.0, 1.0, (3, 55)) * scales + np.array([[5.0], [-3.0], [0.0]]))),  # fmt: skip
+        Case("a large offset (values near 1e6)", split(1e6 + rng.normal(0.0, 1.0, (2, 50))), tol=1e-7),
+        Case("integer input", split(rng.integers(-50, 51, (2, 45)))),
+    ]
+
+
+def _normalize_ref(X_train, X_test):
+    X_train, X_test = np.asarray(X_train, float), np.asarray(X_test, float)
+    mu, var = input_statistics(X_train)
+    return mu, var, normalize_inputs(X_train, mu, var), normalize_inputs(X_test, mu, var)
+
+
+def _normalize_mistake(stats, normalize):
+    def fn(X_train, X_test):
+        X_train, X_test = np.asarray(X_train, float), np.asarray(X_test, float)
+        mu, var = stats(X_train)
+        return mu, var, normalize(X_train, mu, var), normalize(X_test, mu, var)
+
+    fn.stats = lambda X_train, X_test: stats(np.asarray(X_train, float))
+    return fn
+
+
+def _right_stats(X):
+    return X.mean(axis=1, keepdims=True), X.var(axis=1, keepdims=True)
+
+
+def _right_normalize(X, mu, var):
+    return (X - mu) / np.sqrt(var)
+
+
+NORMALIZE_MISTAKES = [
+    Mistake("your variance divides by m - 1 (ddof=1); the course's sigma^2 divides by m.",
+            _normalize_mistake(lambda X: (X.mean(axis=1, keepdims=True), X.var(axis=1, keepdims=True, ddof=1)),
+                               _right_normalize)),  # fmt: skip
+    Mistake("your statistics are taken over the wrong axis: one mean and variance per feature is over the "
+            "examples, axis=1 (with keepdims=True, shape (n_x, 1)).",
+            _normalize_mistake(lambda X: (X.mean(axis=0, keepdims=True), X.var(axis=0, keepdims=True)),
+                               _right_normalize)),  # fmt: skip
+    Mistake("your normalize_inputs computes the statistics of the array it is given, so the test set is normalized "
+            "with its own mean and variance. Use the mu and var passed in: the training set's.",
+            _normalize_mistake(_right_stats, lambda X, mu, var: _right_normalize(X, *_right_stats(X)))),
+    Mistake("you divide by the variance instead of the standard deviation sqrt(var).",
+            _normalize_mistake(_right_stats, lambda X, mu, var: (X - mu) / var)),
+    Mistake("you do not subtract the mean before dividing: x := (x - mu) / sigma.",
+            _normalize_mistake(_right_stats, lambda X, mu, var: X / np.sqrt(var))),
+]
+
+
+def check_normalize_inputs(statistics_fn, normalize_fn):
+    """Check ``input_statistics(X) -> (mu, var)`` and ``normalize_inputs(X, mu, var)`` on a training and a test set.
+
+    The statistics come from the training set ``(n_x, m)`` and have shape
+    ``(n_x, 1)``; both sets are normalized with them.
+    """
+    for f in (statistics_fn, normalize_fn):
+        need_function(f, "check_normalize_inputs", "check_normalize_inputs(input_statistics, normalize_inputs)")
+
+    def statistics_only(X_train, X_test):
+        return statistics_fn(X_train)
+
+    def both(X_train, X_test):
+        mu, var = statistics_fn(X_train)
+        return mu, var, normalize_fn(X_train, mu, var), normalize_fn(X_test, mu, var)
+
+    # The statistics alone first: a wrong shape there would otherwise surface as an error in normalize_inputs.
+    with quiet():
+        run("check_normalize_inputs", statistics_only, lambda a, b: _normalize_ref(a, b)[:2], _normalize_cases(),
+             [Mistake(m.message, m.fn.stats) for m in NORMALIZE_MISTAKES[:2]], ["mu", "var"],
+             select=returns_tuple(2, "input_statistics", ["mu", "var"]))  # fmt: skip
+    run("check_normalize_inputs", both, _normalize_ref, _normalize_cases(), NORMALIZE_MISTAKES,
+         ["mu", "var", "normalized training set", "normalized test set"])  # fmt: skip

@@ -1,0 +1,125 @@
+"""Notebook 07's checks: layer norm over each example's units, group norm over a group of channels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..normalization import groupnorm_forward, layernorm_forward
+from .core import Case, Mistake, need_function, returns_tuple, run
+
+
+def _layernorm_cases():
+    rng = np.random.default_rng(707)
+
+    def params(n, dtype=np.float64):
+        return (rng.uniform(0.5, 2.0, (n, 1)).astype(dtype) * rng.choice([-1.0, 1.0], (n, 1)).astype(dtype),
+                rng.uniform(-2.0, 2.0, (n, 1)).astype(dtype))  # fmt: skip
+
+    return [
+        Case("5 units x 3 examples, non-trivial gamma and beta", (rng.normal(2.0, 3.0, (5, 3)), *params(5))),
+        Case("a single example (m = 1)", (rng.normal(0.0, 2.0, (6, 1)), *params(6))),
+        Case("examples on very different scales", (rng.normal(0.0, 1.0, (4, 3)) * np.array([[0.1, 1.0, 50.0]]),
+                                                   *params(4))),  # fmt: skip
+        Case("eps = 0.1", (rng.normal(1.0, 0.5, (3, 4)), *params(3)), {"eps": 0.1}),
+        Case("float32 input", (rng.normal(1.0, 2.0, (8, 5)).astype(np.float32), *params(8, np.float32))),
+    ]
+
+
+def _layernorm_ref(Z, gamma, beta, eps=1e-5):
+    f = lambda a: np.asarray(a, dtype=float)  # noqa: E731
+    return (layernorm_forward(f(Z), f(gamma), f(beta), eps)[0],)
+
+
+def _ln(Z, g, b, eps, axis=0, ddof=0, outside=False):
+    """Layer norm with pieces swapped out: the engine of the mistakes below."""
+    Z = np.asarray(Z, dtype=float)
+    mu, var = Z.mean(axis=axis, keepdims=True), Z.var(axis=axis, keepdims=True, ddof=ddof)
+    return (g * (Z - mu) / (np.sqrt(var) + eps if outside else np.sqrt(var + eps)) + b,)
+
+
+LAYERNORM_MISTAKES = [
+    Mistake("your statistics are taken over the examples of each unit (axis=1): that is batch norm. Layer norm takes "
+            "them over the units of each example, down each column: axis=0, keepdims=True.",
+            lambda Z, g, b, eps=1e-5: _ln(Z, g, b, eps, axis=1)),
+    Mistake("your variance divides by n_l - 1; layer norm's divides by n_l (np.var's default ddof=0).",
+            lambda Z, g, b, eps=1e-5: _ln(Z, g, b, eps, ddof=1)),
+    Mistake("your eps is outside the square root: divide by sqrt(sigma^2 + eps).",
+            lambda Z, g, b, eps=1e-5: _ln(Z, g, b, eps, outside=True)),
+]
+
+
+def check_layernorm_forward(fn):
+    """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.normalization.layernorm_forward`.
+
+    ``Z`` ``(n_l, m)``, ``gamma`` and ``beta`` ``(n_l, 1)``; only ``Z_tilde`` is compared.
+    """
+    need_function(fn, "check_layernorm_forward", "check_layernorm_forward(layernorm_forward)")
+    run("check_layernorm_forward", fn, _layernorm_ref, _layernorm_cases(), LAYERNORM_MISTAKES, ["Z_tilde"],
+         select=lambda out: returns_tuple(2, "layernorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
+
+
+def _groupnorm_cases():
+    rng = np.random.default_rng(77)
+
+    def params(n_C, dtype=np.float64):
+        return (rng.uniform(0.5, 2.0, (1, 1, 1, n_C)).astype(dtype) * rng.choice([-1.0, 1.0], (1, 1, 1, n_C)).astype(dtype),
+                rng.uniform(-2.0, 2.0, (1, 1, 1, n_C)).astype(dtype))  # fmt: skip
+
+    def images(shape, dtype=np.float64):
+        # every channel with its own offset and scale, so that mixing channels up shows
+        n_C = shape[-1]
+        return (rng.normal(0.0, 1.0, shape) * rng.uniform(0.5, 3.0, n_C) + rng.uniform(-3.0, 3.0, n_C)).astype(dtype)
+
+    return [
+        Case("2 examples of 3 x 3 positions, 6 channels in 3 groups", (images((2, 3, 3, 6)), *params(6), 3)),
+        Case("4 channels in 2 groups, 3 examples of 2 x 4", (images((3, 2, 4, 4)), *params(4), 2)),
+        Case("one group (layer norm over positions and channels)", (images((2, 2, 2, 6)), *params(6), 1)),
+        Case("a single example (m = 1), 6 channels in 2 groups", (images((1, 3, 3, 6)), *params(6), 2)),
+        Case("eps = 0.1", (images((2, 2, 2, 4)), *params(4), 2), {"eps": 0.1}),
+        Case("float32 input", (images((2, 3, 3, 6), np.float32), *params(6, np.float32), 3)),
+    ]
+
+
+def _groupnorm_ref(X, gamma, beta, groups, eps=1e-5):
+    f = lambda a: np.asarray(a, dtype=float)  # noqa: E731
+    return (groupnorm_forward(f(X), f(gamma), f(beta), groups, eps)[0],)
+
+
+def _gn(X, g, b, groups, eps, axes, interleaved=False):
+    """Normalization of ``X`` viewed as (m, n_H, n_W, groups, n_C / groups) over ``axes`` of that view."""
+    X = np.asarray(X, dtype=float)
+    m, n_H, n_W, n_C = X.shape
+    if interleaved:  # channel c in group c % groups instead of c // (n_C / groups)
+        Xg = X.reshape(m, n_H, n_W, n_C // groups, groups).swapaxes(3, 4)
+    else:
+        Xg = X.reshape(m, n_H, n_W, groups, n_C // groups)
+    Xn = (Xg - Xg.mean(axis=axes, keepdims=True)) / np.sqrt(Xg.var(axis=axes, keepdims=True) + eps)
+    Xn = Xn.swapaxes(3, 4) if interleaved else Xn
+    return (g * Xn.reshape(X.shape) + b,)
+
+
+GROUPNORM_MISTAKES = [
+    Mistake("your statistics are per channel, over the examples and the positions (axes 0, 1, 2): that is batch "
+            "norm. Group norm takes them per example, over the positions and the channels of one group.",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, 1, eps, axes=(0, 1, 2))),
+    Mistake("your statistics are per position: over the channels of a group at each (h, w), not over the positions "
+            "too. Take them over axes (1, 2, 4) of X reshaped to (m, n_H, n_W, groups, n_C // groups).",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, G, eps, axes=(4,))),
+    Mistake("your group boundaries are wrong: you put channel c in group c % groups, but groups are blocks of "
+            "consecutive channels: reshape X to (m, n_H, n_W, groups, n_C // groups), in that order.",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, G, eps, axes=(1, 2, 4), interleaved=True)),
+    Mistake("your groups are ignored: each channel gets its own statistics (that is instance norm, groups = n_C).",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, np.shape(X)[-1], eps, axes=(1, 2, 4))),
+    Mistake("your groups are ignored: all channels of an example share one mean and variance (that is groups = 1).",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, 1, eps, axes=(1, 2, 4))),
+]
+
+
+def check_groupnorm_forward(fn):
+    """Check ``fn(X, gamma, beta, groups, eps=1e-5) -> (out, cache)`` against :func:`bn_helpers.normalization.groupnorm_forward`.
+
+    ``X`` ``(m, n_H, n_W, n_C)``, ``gamma`` and ``beta`` ``(1, 1, 1, n_C)``; only ``out`` is compared.
+    """
+    need_function(fn, "check_groupnorm_forward", "check_groupnorm_forward(groupnorm_forward)")
+    run("check_groupnorm_forward", fn, _groupnorm_ref, _groupnorm_cases(), GROUPNORM_MISTAKES, ["out"],
+         select=lambda out: returns_tuple(2, "groupnorm_forward", ["out", "cache"])(out)[:1])  # fmt: skip

@@ -1,0 +1,54 @@
+"""Notebook 05's check: one example's normalized value in each of several mini-batches (the noise of batch statistics)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..batchnorm import batchnorm_forward
+from .core import Case, Mistake, need_function, run
+from .implementing_batch_norm import FORWARD_MISTAKES
+
+
+def _noise_cases():
+    rng = np.random.default_rng(17)
+    z = rng.normal(1.0, 2.0, 200)
+
+    def batches(k, m):
+        rest = np.array([rng.choice(np.arange(1, 200), m - 1, replace=False) for _ in range(k)])
+        return np.hstack([np.zeros((k, 1), dtype=int), rest])  # every batch starts with example 0
+
+    return [
+        Case("10 batches of 8", (z, batches(10, 8))),
+        Case("5 batches of m = 2", (z, batches(5, 2))),
+        Case("a large offset (values near 1e6), 6 batches of 5", (1e6 + z, batches(6, 5)), tol=1e-7),
+        Case("eps = 0.5", (z, batches(4, 3)), {"eps": 0.5}),
+    ]
+
+
+def _noise_ref(z, batches, eps=1e-5):
+    Z = np.asarray(z, dtype=float)[np.asarray(batches)]  # (k, m): one row per batch
+    k = Z.shape[0]
+    return (batchnorm_forward(Z, np.ones((k, 1)), np.zeros((k, 1)), eps)[0][:, 0],)
+
+
+NOISE_MISTAKES = [
+    Mistake("your variance divides by m - 1; batch norm's batch variance divides by m.",
+            lambda z, batches, eps=1e-5: (FORWARD_MISTAKES[0].fn(np.asarray(z, float)[batches], np.ones((len(batches), 1)), np.zeros((len(batches), 1)), eps)[0][:, 0],)),  # noqa: E501
+    Mistake("you normalize with the mean and variance of the whole training set, which are the same for every "
+            "batch: then there is no noise. Use each batch's own statistics (the mean and variance of z[batch]).",
+            lambda z, batches, eps=1e-5: (np.full(len(batches), (np.asarray(z, float)[0] - np.mean(z)) / np.sqrt(np.var(z) + eps)),)),  # noqa: E501
+    Mistake("your eps is outside the square root: divide by sqrt(sigma^2 + eps).",
+            lambda z, batches, eps=1e-5: (FORWARD_MISTAKES[2].fn(np.asarray(z, float)[batches], np.ones((len(batches), 1)), np.zeros((len(batches), 1)), eps)[0][:, 0],)),  # noqa: E501
+]
+
+
+def check_batch_normalized_example(fn):
+    """Check ``fn(z, batches, eps=1e-5) -> (k,)``: one example's normalized value in each of ``k`` mini-batches.
+
+    ``z`` ``(N,)`` is one unit's value over the training set; ``batches`` is an
+    integer array ``(k, m)``, one row of example indices per mini-batch, each
+    row starting with the example followed (index ``batches[i, 0]``).
+    """
+    need_function(fn, "check_batch_normalized_example", "check_batch_normalized_example(batch_normalized_example)")
+    run("check_batch_normalized_example", fn, _noise_ref, _noise_cases(), NOISE_MISTAKES, ["normalized values"],
+         select=lambda out: (out,))  # fmt: skip
