@@ -504,6 +504,26 @@ def test_momentum_mistakes_are_named(fn, match):
     fails_with(checks.check_momentum_step, fn, match=match)
 
 
+def momentum_rebinds_params(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in params:
+        velocities[name] = momentum * velocities[name] + (1 - momentum) * grads[name]
+        params[name] = params[name] - learning_rate * velocities[name]  # right values, in a new array
+
+
+def momentum_scales_the_gradients(params, grads, velocities, learning_rate, momentum=0.9):
+    for name in params:
+        grads[name] *= 1 - momentum  # the caller's gradients, scaled
+        velocities[name] = momentum * velocities[name] + grads[name]
+        params[name] -= learning_rate * velocities[name]
+
+
+def test_momentum_refuses_right_values_in_new_arrays_and_changed_gradients():
+    message = fails_with(checks.check_momentum_step, momentum_rebinds_params,
+                         match=r"case '.*': params\['W1'\] is a new array after your step.*`params\[name\] -= \.\.\.`")
+    assert "raised" not in message  # a verdict, not a crash of the learner's code
+    fails_with(checks.check_momentum_step, momentum_scales_the_gradients, match=r"changed `grads\[0\]\['W1'\]` in place")
+
+
 # the noise of batch statistics
 
 

@@ -149,6 +149,56 @@ def test_combine_mistakes_are_named(fn, match):
     assert message.count("Likely mistake") == 1, message
 
 
+# --- right results from code that changes the caller's lists: each once slipped through ----------
+
+
+def combine_centres_means_in_place(counts, means, M2s):
+    m = sum(counts)
+    mu = sum(c * mk for c, mk in zip(counts, means)) / m
+    for k in range(len(means)):
+        means[k] -= mu  # the caller's device means, now centred
+    return mu, sum(M2 + c * mk**2 for c, mk, M2 in zip(counts, means, M2s)) / m
+
+
+def combine_adds_into_an_M2(counts, means, M2s):
+    m = sum(counts)
+    mu = sum(c * mk for c, mk in zip(counts, means)) / m
+    total = M2s[0]
+    total += sum(c * (mk - mu) ** 2 for c, mk in zip(counts, means))  # total is the caller's M2s[0]
+    for M2 in M2s[1:]:
+        total += M2
+    return mu, total / m
+
+
+def combine_chan_merges_into_the_first_device(counts, means, M2s):
+    n, mu, M2 = counts[0], means[0], M2s[0].copy()
+    for n_b, mu_b, M2_b in zip(counts[1:], means[1:], M2s[1:]):
+        delta = mu_b - mu
+        M2 += M2_b + delta**2 * n * n_b / (n + n_b)
+        mu += delta * n_b / (n + n_b)  # mu is the caller's means[0]
+        n += n_b
+    return mu.copy(), M2 / n
+
+
+def combine_pops_the_lists(counts, means, M2s):
+    n, mu, M2 = counts.pop(0), means.pop(0), M2s.pop(0)
+    while counts:
+        n_b, mu_b, M2_b = counts.pop(0), means.pop(0), M2s.pop(0)
+        delta = mu_b - mu
+        mu, M2, n = mu + delta * n_b / (n + n_b), M2 + M2_b + delta**2 * n * n_b / (n + n_b), n + n_b
+    return mu, M2 / n
+
+
+@pytest.mark.parametrize("fn, match", [
+    (combine_centres_means_in_place, r"changed `means\[0\]` in place"),
+    (combine_adds_into_an_M2, r"changed `M2s\[0\]` in place"),
+    (combine_chan_merges_into_the_first_device, r"changed `means\[0\]` in place"),
+    (combine_pops_the_lists, r"changed `counts` in place \(it held 3 items; now 0\).*`\.pop\(\)`"),
+])  # fmt: skip
+def test_combine_refuses_a_right_result_that_changed_the_callers_lists(fn, match):
+    fails_with(checks.check_combine_statistics, fn, match)
+
+
 def test_every_catalogued_mistake_of_notebook_08_has_a_test_here():
     import ast
 

@@ -73,6 +73,38 @@ def _show(x, digits=4, limit=6):
     return f"[{', '.join(f'{v:g}' for v in flat)}{more}] (shape {a.shape})"
 
 
+class Refused(AssertionError):
+    """A verdict a check reaches inside its wrapper around the learner's function (``run`` adds the case's name).
+
+    E.g. 04's check refuses a step that puts a new array into ``params`` instead
+    of changing the one a layer holds.
+    """
+
+
+def _changed_part(before, after, label):
+    """Where an input is not as it was: ``(label, detail)`` of its first changed part (an array, an item), else None.
+
+    Follows dicts, lists and tuples to any depth, so ``means[0] -= mu`` or
+    ``M2s.pop()`` inside a list of arrays is seen as well as ``Z -= mu``.
+    """
+    if isinstance(before, np.ndarray):
+        same = isinstance(after, np.ndarray) and before.shape == after.shape and np.array_equal(before, after, equal_nan=True)
+        return None if same else (label, "")
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or list(before) != list(after):
+            return label, f" (its keys were {list(before)}; now {list(after) if isinstance(after, dict) else after})"
+        parts = (_changed_part(before[k], after[k], f"{label}[{k!r}]") for k in before)
+    elif isinstance(before, (list, tuple)):
+        if type(after) is not type(before) or len(after) != len(before):
+            return label, f" (it held {len(before)} items; now {len(after) if isinstance(after, (list, tuple)) else after})"
+        parts = (_changed_part(b, a, f"{label}[{i}]") for i, (b, a) in enumerate(zip(before, after)))
+    elif isinstance(before, (int, float, np.number)) and not isinstance(before, bool):
+        return None if np.array_equal(before, after) else (label, "")
+    else:
+        return None
+    return next((part for part in parts if part), None)
+
+
 def _call(fn, case, what, arg_names):
     """Call ``fn`` on copies of the case's inputs; report an exception with the case, let NotImplementedError through."""
     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
@@ -80,6 +112,8 @@ def _call(fn, case, what, arg_names):
         out = fn(*args, **kwargs)
     except NotImplementedError:
         raise
+    except Refused as err:
+        raise AssertionError(f"{what}: case '{case.name}': {err}") from None
     except Exception as err:  # the learner's bug, reported with the input that triggered it
         hint = ""
         if "broadcast" in str(err):
@@ -91,19 +125,20 @@ def _call(fn, case, what, arg_names):
     # Inputs must come back as they went in: a caller may still need them.
     names = list(arg_names[: len(args)]) + list(kwargs)
     for name, before, after in zip(names, [*case.args, *case.kwargs.values()], [*args, *kwargs.values()]):
-        if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
+        changed = _changed_part(before, after, name)
+        if changed == (name, "") and isinstance(before, np.ndarray):
             raise AssertionError(
                 f"{what}: case '{case.name}': your function changed its input `{name}` in place. "
                 f"Compute new arrays (e.g. `Z - mu`) instead of updating an input (`Z -= mu`): "
                 f"the caller may still need it."
             )
-        if isinstance(before, dict):
-            for key in before:
-                if not np.array_equal(before[key], after[key]):
-                    raise AssertionError(
-                        f"{what}: case '{case.name}': your function changed {name}[{key!r}] in place; "
-                        f"it should return new values and leave its inputs alone."
-                    )
+        if changed:
+            raise AssertionError(
+                f"{what}: case '{case.name}': your function changed `{changed[0]}` in place{changed[1]}. It should "
+                f"leave its inputs as they came, since the caller may still need them: build new arrays "
+                f"(`x - mu`) instead of updating the ones an input holds (`x -= mu`), and read a list without "
+                f"`.pop()` or `.append()`."
+            )
     return out
 
 

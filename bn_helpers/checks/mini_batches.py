@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..optimizers import Momentum
-from .core import Case, Mistake, need_function, run
+from .core import Case, Mistake, Refused, need_function, run
 
 
 def _momentum_cases():
@@ -31,13 +31,24 @@ def _momentum_ref(params, grads, learning_rate, momentum):
 
 
 def _three_steps(step):
-    """Run a step function ``step(params, grads, velocities, learning_rate, momentum)`` three times; final params."""
+    """Run a step function ``step(params, grads, velocities, learning_rate, momentum)`` three times; final params.
+
+    Refuses a step that replaces an array of ``params`` instead of changing it:
+    the final values would be right, but a layer holding the old array would
+    never see them.
+    """
 
     def fn(params, grads, learning_rate, momentum):
         params = {k: np.array(v, dtype=float) for k, v in params.items()}
         velocities = {k: np.zeros_like(v) for k, v in params.items()}
         for g in grads:
+            held = dict(params)  # the arrays the layers hold
             step(params, g, velocities, learning_rate, momentum)
+            replaced = [k for k, a in held.items() if params.get(k) is not a]
+            if replaced:
+                raise Refused(f"params[{replaced[0]!r}] is a new array after your step, so the array a layer holds "
+                              f"did not change. `params[name] = params[name] - ...` makes a new array; "
+                              f"`params[name] -= ...` changes the one in params in place.")  # fmt: skip
         return tuple(params.values())
 
     return fn
