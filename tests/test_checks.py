@@ -194,6 +194,56 @@ def forward_off_by_a_bit(Z, gamma, beta, eps=1e-5):
     return forward(Z, gamma, beta, eps)[0] * 1.01, None
 
 
+def forward_no_eps(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    return gamma * (Z - mu) / np.sqrt(var) + beta, None
+
+
+def forward_eps_subtracted(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    with np.errstate(invalid="ignore"):
+        return gamma * (Z - mu) / np.sqrt(var - eps) + beta, None
+
+
+def forward_root_twice(Z, gamma, beta, eps=1e-5):
+    mu = Z.mean(axis=1, keepdims=True)
+    std = Z.std(axis=1, keepdims=True)
+    return gamma * (Z - mu) / np.sqrt(std + eps) + beta, None
+
+
+def forward_pooled(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(), Z.var()  # one mean and one variance for the whole batch
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta, None
+
+
+def forward_hard_coded_eps(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z)
+    return gamma * (Z - mu) / np.sqrt(var + 1e-5) + beta, None
+
+
+def forward_ddof1_eps_outside(Z, gamma, beta, eps=1e-5):
+    mu, var = _stats(Z, ddof=1)
+    return gamma * (Z - mu) / (np.sqrt(var) + eps) + beta, None
+
+
+@pytest.mark.parametrize("fn, match", [
+    (forward_no_eps, r"Likely mistake: your function has no eps: divide by sqrt\(sigma\^2 \+ eps\)"),
+    (forward_eps_subtracted, r"Likely mistake: your eps is subtracted"),
+    (forward_root_twice, r"Likely mistake: you take the square root twice"),
+    (forward_pooled, r"Likely mistake: your mean and variance are one number each, taken over the whole array"),
+    (forward_hard_coded_eps, r"case 'eps = 0.1'(.|\n)*Likely mistake: your eps is a number written in your function"),
+])  # fmt: skip
+def test_more_forward_mistakes_are_named_each_alone(fn, match):
+    message = fails_with(checks.check_batchnorm_forward, fn, match=match)
+    assert message.count("Likely mistake") == 1, message
+
+
+def test_two_forward_mistakes_get_both_names():
+    message = fails_with(checks.check_batchnorm_forward, forward_ddof1_eps_outside,
+                         match=r"Likely mistake: your variance divides by m - 1(.|\n)*Likely mistake: your eps is outside")
+    assert message.count("Likely mistake") == 2, message
+
+
 @pytest.mark.parametrize("fn, match", [
     (forward_ddof1, r"Likely mistake: your variance divides by m - 1; batch norm's batch variance divides by m"),
     (forward_wrong_axis, r"Likely mistake: your statistics are taken over the wrong axis"),
@@ -291,6 +341,90 @@ def backward_in_place(dZ_tilde, cache):
     return out
 
 
+def backward_no_gamma_in_dZ(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    dbeta, dgamma = dZ_tilde.sum(axis=1, keepdims=True), (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
+    return 1.0 / (m * np.sqrt(var + eps)) * (m * dZ_tilde - dbeta - Z_norm * dgamma), dgamma, dbeta
+
+
+def backward_without_1_over_m(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    dbeta, dgamma = dZ_tilde.sum(axis=1, keepdims=True), (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
+    return gamma / np.sqrt(var + eps) * (m * dZ_tilde - dbeta - Z_norm * dgamma), dgamma, dbeta
+
+
+def backward_without_m_times(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    dbeta, dgamma = dZ_tilde.sum(axis=1, keepdims=True), (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
+    return gamma / (m * np.sqrt(var + eps)) * (dZ_tilde - dbeta - Z_norm * dgamma), dgamma, dbeta
+
+
+def backward_averaged_dgamma(dZ_tilde, cache):
+    dZ, _, dbeta = backward(dZ_tilde, cache)
+    return dZ, (dZ_tilde * cache[0]).mean(axis=1, keepdims=True), dbeta
+
+
+def backward_averaged_dbeta(dZ_tilde, cache):
+    dZ, dgamma, _ = backward(dZ_tilde, cache)
+    return dZ, dgamma, np.mean(dZ_tilde, axis=1, keepdims=True)
+
+
+def backward_matmul_dgamma(dZ_tilde, cache):
+    dZ, _, dbeta = backward(dZ_tilde, cache)
+    return dZ, dZ_tilde @ cache[0].T, dbeta
+
+
+def backward_unpacks_in_another_order(dZ_tilde, cache):
+    var, Z_norm, gamma, eps = cache  # the forward packs (Z_norm, var, gamma, eps)
+    return backward(dZ_tilde, (Z_norm, var, gamma, eps))
+
+
+def backward_no_gamma_no_mu_terms(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    return dZ_tilde / np.sqrt(var + eps), (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def backward_diagonal_and_averaged(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    return (gamma * dZ_tilde / np.sqrt(var + eps), (dZ_tilde * Z_norm).mean(axis=1, keepdims=True),
+            dZ_tilde.mean(axis=1, keepdims=True))  # fmt: skip
+
+
+@pytest.mark.parametrize("fn, match", [
+    (backward_no_gamma_in_dZ, r"dZ: expected.*\nLikely mistake: your dZ has no gamma"),
+    (backward_without_1_over_m, r"Likely mistake: your dZ is m times too large"),
+    (backward_without_m_times, r"Likely mistake: your dZ lacks the m in m \* dZ_tilde"),
+    (backward_averaged_dgamma, r"Likely mistake: your dgamma is exactly 1/m of the expected"),
+    (backward_averaged_dbeta, r"Likely mistake: your dbeta is exactly 1/m of the expected"),
+    (backward_matmul_dgamma, r"dgamma: expected shape \(3, 1\), got shape \(3, 3\)(.|\n)*Likely mistake: your dgamma "
+                             r"is a matrix product"),
+    (backward_unpacks_in_another_order, r"Likely mistake: your batchnorm_backward unpacks the cache in another order "
+                                        r"than your batchnorm_forward packs it: with items 0 and 1"),
+])  # fmt: skip
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")  # a variance read from z_norm
+def test_more_backward_mistakes_are_named_each_alone(fn, match):
+    message = fails_with(checks.check_batchnorm_backward, forward, fn, match=match)
+    assert message.count("Likely mistake") == 1, message
+
+
+@pytest.mark.parametrize("fn, names", [
+    # two mistakes in dZ: named by combining the two
+    (backward_no_gamma_no_mu_terms, ["your dZ has no terms through mu and sigma", "your dZ has no gamma"]),
+    # one in each output: each output named on its own
+    (backward_diagonal_and_averaged, ["your dZ has no terms through mu and sigma", "your dgamma is exactly 1/m",
+                                      "your dbeta is exactly 1/m"]),
+])  # fmt: skip
+def test_a_backward_with_several_mistakes_gets_every_name(fn, names):
+    message = fails_with(checks.check_batchnorm_backward, forward, fn, match="Likely mistake")
+    named = [line for line in message.splitlines() if line.startswith("Likely mistake: ")]
+    assert len(named) == len(names), message
+    for name in names:
+        assert any(line.startswith(f"Likely mistake: {name}") for line in named), message
+
+
 @pytest.mark.parametrize("fn, match", [
     (backward_no_mu_sigma_terms, r"dZ: expected.*\nLikely mistake: your dZ has no terms through mu and sigma\^2"),
     (backward_no_sigma_term, r"Likely mistake: your dZ has the term through mu but not the one through sigma\^2"),
@@ -340,7 +474,19 @@ def inference_in_place(Z, gamma, beta, running_mean, running_var, eps=1e-5):
     return gamma * (Z - running_mean) / np.sqrt(running_var) + beta
 
 
+def inference_batch_mean(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    mu = np.mean(Z, axis=1, keepdims=True)
+    return gamma * (Z - mu) / np.sqrt(running_var + eps) + beta
+
+
+def inference_batch_var(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    var = np.var(Z, axis=1, keepdims=True)
+    return gamma * (Z - running_mean) / np.sqrt(var + eps) + beta
+
+
 @pytest.mark.parametrize("fn, match", [
+    (inference_batch_mean, r"Likely mistake: you combine the batch's own mean with the running variance"),
+    (inference_batch_var, r"Likely mistake: you combine the running mean with the batch's own variance"),
     (inference_batch_stats, r"Likely mistake: you normalize with the batch's own mean and variance. At test time use "
                             r"the running averages"),
     (inference_eps_outside, r"Likely mistake: your eps is outside the square root"),
@@ -449,7 +595,14 @@ def layer_wrong_axis(A_prev, W, gamma, beta, activation="relu"):
     return activation_forward(forward_wrong_axis(W @ A_prev, gamma, beta)[0], activation)
 
 
+def layer_without_gamma_beta(A_prev, W, gamma, beta, activation="relu"):
+    Z = W @ A_prev
+    mu, var = _stats(Z)
+    return activation_forward((Z - mu) / np.sqrt(var + 1e-5), activation)
+
+
 @pytest.mark.parametrize("fn, match", [
+    (layer_without_gamma_beta, r"Likely mistake: gamma and beta are left out"),
     (layer_activation_first, r"Likely mistake: your activation comes before batch norm"),
     (layer_no_activation, r"Likely mistake: you return z_tilde: apply the activation"),
     (layer_normalizes_input, r"Likely mistake: you normalize the layer's input a_prev"),
@@ -556,7 +709,7 @@ def test_every_catalogued_mistake_has_a_test_here():
 
     patterns = []
     for node in ast.walk(ast.parse(open(__file__).read())):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "Likely mistake" in node.value:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_mistake(node.value):
             patterns.append(node.value.split("Likely mistake: ")[-1])
     for catalogue in (checks.FORWARD_MISTAKES, checks.BACKWARD_MISTAKES, checks.INFERENCE_MISTAKES,
                       checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES, checks.LAYER_MISTAKES,
@@ -572,3 +725,8 @@ def test_every_catalogued_mistake_has_a_test_here():
 def test_a_check_given_something_else_than_a_function_says_what_it_takes(check, n):
     with pytest.raises(TypeError, match=rf"{check.__name__} takes your function itself, e.g. {check.__name__}\(.*\); got"):
         check(*["batchnorm_forward(Z)"] * n)  # a call's result or a string, not the function
+
+
+def _names_a_mistake(text):
+    """A string of this file that expects a named mistake: "Likely mistake: " and at least a few words of its message."""
+    return len(text.split("Likely mistake: ")[-1]) >= 12 if "Likely mistake: " in text else False

@@ -7,7 +7,7 @@ import numpy as np
 from ..batchnorm import batchnorm_inference
 from ..ewa import ewa_update
 from .core import Case, Mistake, need_function, run
-from .implementing_batch_norm import batchnorm_with
+from .implementing_batch_norm import forward_variant
 
 
 def _inference_cases():
@@ -44,7 +44,13 @@ INFERENCE_MISTAKES = [
     Mistake("you normalize with the batch's own mean and variance. At test time use the running averages "
             "(running_mean, running_var): a single example has no batch statistics, and a prediction must not "
             "depend on the other examples.",
-            lambda Z, g, b, mean, var, eps=1e-5: (g * batchnorm_with(Z, g, b, eps) + b,)),
+            lambda Z, g, b, mean, var, eps=1e-5: forward_variant()(Z, g, b, eps)),
+    Mistake("you combine the batch's own mean with the running variance: both statistics come from training, "
+            "z_norm = (z - running_mean) / sqrt(running_var + eps).",
+            lambda Z, g, b, mean, var, eps=1e-5: (_inf(Z, g, b, np.asarray(Z, float).mean(axis=1, keepdims=True), var, eps),)),
+    Mistake("you combine the running mean with the batch's own variance: both statistics come from training, "
+            "z_norm = (z - running_mean) / sqrt(running_var + eps).",
+            lambda Z, g, b, mean, var, eps=1e-5: (_inf(Z, g, b, mean, np.asarray(Z, float).var(axis=1, keepdims=True), eps),)),
     Mistake("your eps is outside the square root: divide by sqrt(running_var + eps).",
             lambda Z, g, b, mean, var, eps=1e-5: (_inf(Z, g, b, mean, var, eps, scale=np.sqrt(var) + eps),)),
     Mistake("you divide by the running variance instead of its square root.",

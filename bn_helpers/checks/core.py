@@ -29,6 +29,7 @@ import contextlib
 import copy
 import inspect
 import io
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -59,10 +60,17 @@ class Case:
 
 @dataclass
 class Mistake:
-    """A known wrong implementation (same signature as the reference) and what to tell the learner."""
+    """A known wrong implementation (same signature as the reference) and what to tell the learner.
+
+    ``options``: the same mistake as settings of the check's ``build`` (a
+    parametrized implementation, ``fn = build(**options)``). Two mistakes with
+    options on different settings combine into one implementation, so a
+    learner's function with both is named with both.
+    """
 
     message: str
     fn: Callable
+    options: dict | None = None
 
 
 def _show(x, digits=4, limit=6):
@@ -172,36 +180,64 @@ def _same(a, b):
     return rel_error(a[ok], b[ok]) < 1e-7
 
 
-def _matching_mistakes(mistakes, case, got_parts):
-    """The messages of every catalogued mistake whose output equals what the learner returned."""
+def _outputs(fn, case):
+    """What a catalogued wrong implementation returns on this case; None if it cannot run on it."""
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+    except Exception:  # a mistake that cannot even run on this case does not match it
+        return None
+
+
+def _matching_mistakes(mistakes, case, got_parts, wrong, build=None):
+    """The messages of the catalogued mistakes that explain the learner's wrong outputs, each output on its own.
+
+    ``wrong``: the indices of the outputs that are wrong. A mistake explains an
+    output when it returns what the learner returned there, so a function with
+    one mistake in ``dZ`` and another in ``dgamma`` gets both names. An output no
+    single mistake explains is tried against pairs of mistakes combined by
+    ``build`` (two mistakes in one output, e.g. ``dZ`` without gamma and without
+    the terms through mu).
+    """
+    outputs = [(mistake, _outputs(mistake.fn, case)) for mistake in mistakes]
     found = []
-    for mistake in mistakes:
-        try:
-            with np.errstate(all="ignore"):
-                wrong = mistake.fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        except Exception:  # a mistake that cannot even run on this case does not match it
-            continue
-        if len(wrong) == len(got_parts) and all(_same(w, g) for w, g in zip(wrong, got_parts)):
-            found.append(mistake.message)
+    for i in wrong:
+        named = [m.message for m, out in outputs
+                 if out is not None and len(out) == len(got_parts) and _same(out[i], got_parts[i])]  # fmt: skip
+        if not named and build is not None:
+            combinable = [m for m in mistakes if m.options]
+            for a, b in itertools.combinations(combinable, 2):
+                if set(a.options) & set(b.options):
+                    continue  # two settings of the same thing cannot both hold
+                out = _outputs(build(**a.options, **b.options), case)
+                if out is not None and len(out) == len(got_parts) and _same(out[i], got_parts[i]):
+                    named += [a.message, b.message]
+        found += [message for message in named if message not in found]
     return found
 
 
-def run(title, fn, reference, cases, mistakes, names, select=lambda out: out):
+def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, build=None, diagnose=None):
     """The common loop: every case against the reference; stop at the first failure with the best message.
 
     ``reference`` and each mistake take the case's arguments and return the
     expected outputs as a tuple, in the order of ``names``; ``select`` turns
     the learner's return value into the same tuple (raising ``AssertionError``
-    when it has the wrong form).
+    when it has the wrong form); ``build(**options)`` makes the implementation
+    with the mistakes given by their options (see :class:`Mistake`);
+    ``diagnose(case, got)`` returns more likely mistakes, for those that are
+    not a wrong implementation of the reference alone (e.g. a backward pass
+    that unpacks its own forward pass's cache in another order).
     """
     arg_names = list(inspect.signature(reference).parameters)
     for case in cases:
         expected = reference(*case.args, **case.kwargs)
         got = select(_call(fn, case, title, arg_names))
         tol = case.tol or TOLERANCE[case.dtype]
-        problems = [p for p in (_compare(n, e, g, tol) for n, e, g in zip(names, expected, got)) if p]
+        problems = [(i, p) for i, p in enumerate(_compare(n, e, g, tol) for n, e, g in zip(names, expected, got)) if p]
         if problems:
-            named = _matching_mistakes(mistakes, case, got)
+            named = _matching_mistakes(mistakes, case, got, [i for i, _ in problems], build)
+            named += diagnose(case, got) if diagnose else []
+            problems = [p for _, p in problems]
             lines = [f"{title}: wrong result in case '{case.name}'.", *problems]
             if named:
                 lines += [f"Likely mistake: {message}" for message in named]

@@ -7,7 +7,7 @@ import numpy as np
 from ..batchnorm import batchnorm_forward
 from ..layers import activation_forward
 from .core import Case, Mistake, need_function, run
-from .implementing_batch_norm import FORWARD_MISTAKES
+from .implementing_batch_norm import forward_variant
 
 
 def _layer_cases():
@@ -34,16 +34,40 @@ def _layer_ref(A_prev, W, gamma, beta, activation="relu"):
     return (activation_forward(batchnorm_forward(Z, f(gamma), f(beta))[0], activation),)
 
 
+def _layer(normalize, activate=True, before=False):
+    """A layer ``g(normalize(W @ A_prev, gamma, beta))`` with pieces swapped out: the engine of the mistakes below."""
+
+    def fn(A_prev, W, gamma, beta, activation="relu"):
+        Z = np.asarray(W, dtype=float) @ np.asarray(A_prev, dtype=float)
+        if before:  # the activation first, then batch norm
+            return (batchnorm_forward(activation_forward(Z, activation), gamma, beta)[0],)
+        Z_tilde = normalize(Z, gamma, beta)
+        return (activation_forward(Z_tilde, activation) if activate else Z_tilde,)
+
+    return fn
+
+
+def _bn(Z, gamma, beta):
+    return forward_variant()(Z, gamma, beta)[0]
+
+
+def _normalize_input(A_prev, W, gamma, beta, activation="relu"):
+    A = np.asarray(A_prev, dtype=float)
+    n_prev = A.shape[0]
+    A_norm = forward_variant(affine="none")(A, np.ones((n_prev, 1)), np.zeros((n_prev, 1)))[0]
+    return (activation_forward(gamma * (np.asarray(W, dtype=float) @ A_norm) + beta, activation),)
+
+
 LAYER_MISTAKES = [
     Mistake("your activation comes before batch norm. The course normalizes z = W a_prev, then applies "
-            "g to z_tilde: a = g(gamma * z_norm + beta).",
-            lambda A, W, g, b, activation="relu": (batchnorm_forward(activation_forward(np.asarray(W, float) @ np.asarray(A, float), activation), g, b)[0],)),  # noqa: E501
-    Mistake("you return z_tilde: apply the activation g to it.",
-            lambda A, W, g, b, activation="relu": (batchnorm_forward(np.asarray(W, float) @ np.asarray(A, float), g, b)[0],)),  # noqa: E501
-    Mistake("you normalize the layer's input a_prev instead of z = W a_prev.",
-            lambda A, W, g, b, activation="relu": (activation_forward(np.asarray(W, float) @ batchnorm_forward(np.asarray(A, float), np.ones((np.shape(A)[0], 1)), np.zeros((np.shape(A)[0], 1)))[0] * g + b, activation),)),  # noqa: E501
+            "g to z_tilde: a = g(gamma * z_norm + beta).", _layer(_bn, before=True)),
+    Mistake("you return z_tilde: apply the activation g to it.", _layer(_bn, activate=False)),
+    Mistake("you normalize the layer's input a_prev instead of z = W a_prev.", _normalize_input),
     Mistake("your batch statistics are taken over the wrong axis: normalize each unit (row) over the examples, axis=1.",
-            lambda A, W, g, b, activation="relu": (activation_forward(g * FORWARD_MISTAKES[1].fn(np.asarray(W, float) @ np.asarray(A, float), np.ones((np.shape(W)[0], 1)), np.zeros((np.shape(W)[0], 1)))[0] + b, activation),)),  # noqa: E501
+            _layer(lambda Z, g, b: forward_variant(axis=0)(Z, g, b)[0])),
+    Mistake("gamma and beta are left out: the layer's output is g(z_tilde) with z_tilde = gamma * z_norm + beta, "
+            "so that training can choose each unit's mean and spread.",
+            _layer(lambda Z, g, b: forward_variant(affine="none")(Z, g, b)[0])),
 ]
 
 

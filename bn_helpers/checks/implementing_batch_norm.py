@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
+
 import numpy as np
 
 from ..batchnorm import batchnorm_backward, batchnorm_forward
@@ -32,38 +35,72 @@ def _forward_ref(Z, gamma, beta, eps=1e-5):
     return (batchnorm_forward(np.asarray(Z, dtype=float), np.asarray(gamma, float), np.asarray(beta, float), eps)[0],)
 
 
-def batchnorm_with(Z, gamma, beta, eps, mu=None, var=None, scale=None):
-    """Batch norm with pieces swapped out: the engine of the mistakes below."""
-    Z = np.asarray(Z, dtype=float)
-    mu = Z.mean(axis=1, keepdims=True) if mu is None else mu
-    var = Z.var(axis=1, keepdims=True) if var is None else var
-    scale = np.sqrt(var + eps) if scale is None else scale
-    return (Z - mu) / scale
+def forward_variant(axis=1, ddof=0, one_pass=False, eps_rule="inside", divide_by="std", affine="right"):
+    """Batch norm's forward pass with the settings given: the engine of the catalogue below (and of 03's, 05's, 06's).
+
+    Returns ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde,)``. The defaults are
+    right; each other setting is a mistake learners make:
+
+    - ``axis``: 1 (per unit, over the examples), 0 (per example), None (one
+      mean and variance for the whole array);
+    - ``ddof``: 0, or 1 (the sample variance); ``one_pass``: mean(z^2) - mean(z)^2;
+    - ``eps_rule``: "inside" sqrt(var + eps), "outside" sqrt(var) + eps, "none",
+      "subtracted" sqrt(var - eps), "root_twice" sqrt(sqrt(var) + eps),
+      "hard_coded" (1e-5 whatever eps is passed);
+    - ``divide_by``: "std", or "var" (no square root);
+    - ``affine``: "right" gamma * z_norm + beta, "swapped", "none", "gamma_only".
+    """
+
+    def fn(Z, gamma, beta, eps=1e-5):
+        Z = np.asarray(Z, dtype=float)
+        keep = axis is not None
+        mu = Z.mean(axis=axis, keepdims=keep)
+        var = (Z**2).mean(axis=axis, keepdims=keep) - mu**2 if one_pass else Z.var(axis=axis, keepdims=keep, ddof=ddof)
+        e = 1e-5 if eps_rule == "hard_coded" else eps
+        if divide_by == "var":
+            scale = var + e  # no square root
+        elif eps_rule == "outside":
+            scale = np.sqrt(var) + e
+        else:
+            under_root = {"inside": var + e, "hard_coded": var + e, "none": var, "subtracted": var - e,
+                          "root_twice": np.sqrt(var) + e}[eps_rule]  # fmt: skip
+            scale = np.sqrt(under_root)
+        z_norm = (Z - mu) / scale
+        g, b = np.asarray(gamma, dtype=float), np.asarray(beta, dtype=float)
+        return ({"right": g * z_norm + b, "swapped": b * z_norm + g, "none": z_norm, "gamma_only": g * z_norm}[affine],)
+
+    return fn
+
+
+def _forward(message, **options):
+    return Mistake(message, forward_variant(**options), options)
 
 
 FORWARD_MISTAKES = [
-    Mistake("your variance divides by m - 1; batch norm's batch variance divides by m: it describes this batch, "
-            "it does not estimate a population (np.var's default ddof=0 is right).",
-            lambda Z, g, b, eps=1e-5: (g * batchnorm_with(Z, g, b, eps, var=np.asarray(Z, float).var(axis=1, keepdims=True, ddof=1)) + b,)),  # noqa: E501
-    Mistake("your statistics are taken over the wrong axis: over the units of each example (axis 0) instead of over "
-            "the examples of each unit (axis=1, keepdims=True).",
-            lambda Z, g, b, eps=1e-5: (g * ((np.asarray(Z, float) - np.asarray(Z, float).mean(axis=0, keepdims=True))
-                                           / np.sqrt(np.asarray(Z, float).var(axis=0, keepdims=True) + eps)) + b,)),
-    Mistake("your eps is outside the square root: divide by sqrt(sigma^2 + eps), not sqrt(sigma^2) + eps. "
-            "The difference shows for a unit whose variance is near eps or smaller.",
-            lambda Z, g, b, eps=1e-5: (g * batchnorm_with(Z, g, b, eps, scale=np.sqrt(np.asarray(Z, float).var(axis=1, keepdims=True)) + eps) + b,)),  # noqa: E501
-    Mistake("your gamma and beta are swapped: z_tilde = gamma * z_norm + beta (gamma scales, beta shifts).",
-            lambda Z, g, b, eps=1e-5: (b * batchnorm_with(Z, g, b, eps) + g,)),
-    Mistake("gamma and beta are not applied: you return z_norm. Return gamma * z_norm + beta.",
-            lambda Z, g, b, eps=1e-5: (batchnorm_with(Z, g, b, eps),)),
-    Mistake("only gamma is applied: add beta too (z_tilde = gamma * z_norm + beta).",
-            lambda Z, g, b, eps=1e-5: (g * batchnorm_with(Z, g, b, eps),)),
-    Mistake("your variance is computed in one pass as mean(z^2) - mean(z)^2, which loses every digit when the "
-            "values are large compared with their spread. Centre first: mean((z - mu)^2).",
-            lambda Z, g, b, eps=1e-5: (g * batchnorm_with(Z, g, b, eps, var=(np.asarray(Z, float) ** 2).mean(axis=1, keepdims=True)
-                                               - np.asarray(Z, float).mean(axis=1, keepdims=True) ** 2) + b,)),
-    Mistake("you divide by the variance instead of the standard deviation: z_norm = (z - mu) / sqrt(sigma^2 + eps).",  # noqa: E501
-            lambda Z, g, b, eps=1e-5: (g * batchnorm_with(Z, g, b, eps, scale=np.asarray(Z, float).var(axis=1, keepdims=True) + eps) + b,)),  # noqa: E501
+    _forward("your variance divides by m - 1; batch norm's batch variance divides by m: it describes this batch, "
+             "it does not estimate a population (np.var's default ddof=0 is right).", ddof=1),
+    _forward("your statistics are taken over the wrong axis: over the units of each example (axis 0) instead of over "
+             "the examples of each unit (axis=1, keepdims=True).", axis=0),
+    _forward("your mean and variance are one number each, taken over the whole array: batch norm gives every unit "
+             "(row) its own, over the examples of the batch (axis=1, keepdims=True).", axis=None),
+    _forward("your eps is outside the square root: divide by sqrt(sigma^2 + eps), not sqrt(sigma^2) + eps. "
+             "The difference shows for a unit whose variance is near eps or smaller.", eps_rule="outside"),
+    _forward("your function has no eps: divide by sqrt(sigma^2 + eps). Without it a unit whose values are all "
+             "equal divides by zero, and every other unit is off by a little.", eps_rule="none"),
+    _forward("your eps is subtracted: divide by sqrt(sigma^2 + eps). eps keeps the root away from zero.",
+             eps_rule="subtracted"),
+    _forward("you take the square root twice: sqrt(std + eps) with std = sqrt(sigma^2). Divide by "
+             "sqrt(sigma^2 + eps), once.", eps_rule="root_twice"),
+    _forward("your eps is a number written in your function, not the argument eps: use the eps your function "
+             "is given (the case passes another value).", eps_rule="hard_coded"),
+    _forward("your gamma and beta are swapped: z_tilde = gamma * z_norm + beta (gamma scales, beta shifts).",
+             affine="swapped"),
+    _forward("gamma and beta are not applied: you return z_norm. Return gamma * z_norm + beta.", affine="none"),
+    _forward("only gamma is applied: add beta too (z_tilde = gamma * z_norm + beta).", affine="gamma_only"),
+    _forward("your variance is computed in one pass as mean(z^2) - mean(z)^2, which loses every digit when the "
+             "values are large compared with their spread. Centre first: mean((z - mu)^2).", one_pass=True),
+    _forward("you divide by the variance instead of the standard deviation: z_norm = (z - mu) / sqrt(sigma^2 + eps).",
+             divide_by="var"),
 ]
 
 
@@ -75,7 +112,8 @@ def check_batchnorm_forward(fn):
     """
     need_function(fn, "check_batchnorm_forward", "check_batchnorm_forward(batchnorm_forward)")
     run("check_batchnorm_forward", fn, _forward_ref, _forward_cases(), FORWARD_MISTAKES, ["Z_tilde"],
-         select=lambda out: returns_tuple(2, "batchnorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
+        select=lambda out: returns_tuple(2, "batchnorm_forward", ["Z_tilde", "cache"])(out)[:1],
+        build=lambda **options: forward_variant(**options))  # fmt: skip
 
 
 def _backward_cases():
@@ -96,41 +134,96 @@ def _backward_ref(Z, gamma, beta, eps, dZ_tilde):  # noqa: N803
     return batchnorm_backward(dZ_tilde, batchnorm_forward(Z, gamma, beta, eps)[1])
 
 
-def _pieces(Z, gamma, eps, d):
-    Z = np.asarray(Z, dtype=float)
-    inv = 1.0 / np.sqrt(Z.var(axis=1, keepdims=True) + eps)
-    z_norm = (Z - Z.mean(axis=1, keepdims=True)) * inv
-    return z_norm, inv, d.sum(axis=1, keepdims=True), (d * z_norm).sum(axis=1, keepdims=True)
+def backward_variant(dz_terms="both", dz_gamma=True, dz_m="right", dgamma="right", dbeta="right"):
+    """Batch norm's backward pass with the settings given: the engine of the catalogue below.
 
+    Returns ``fn(Z, gamma, beta, eps, dZ_tilde) -> (dZ, dgamma, dbeta)``. With
+    ``dbeta = sum_i dz_tilde_i`` and ``dgamma = sum_i dz_tilde_i z_norm_i``, the
+    right ``dZ = gamma / (m sqrt(sigma^2 + eps)) (m dZ_tilde - dbeta - z_norm dgamma)``.
+    The defaults are right; each other setting is a mistake learners make:
 
-def _backward_mistake(dZ=None, dgamma=None, dbeta=None):
-    """A backward pass that is right except for the parts given (functions of the pieces)."""
+    - ``dz_terms``: "both", "mu_only" (no term through sigma^2), "none" (mu and
+      sigma^2 treated as constants: ``gamma dZ_tilde / sqrt(sigma^2 + eps)``);
+    - ``dz_gamma``: False leaves gamma out of dZ;
+    - ``dz_m``: "right", "no_1/m" (m times too large), "no_m" (``dZ_tilde`` not multiplied by m);
+    - ``dgamma``: "right", "no_z_norm", "mean" (1/m of the sum), "matmul" (``dZ_tilde @ z_norm.T``),
+      "axis0", "swapped" (returns dbeta); ``dbeta``: "right", "mean", "axis0", "swapped".
+    """
 
     def fn(Z, gamma, beta, eps, d):
-        z_norm, inv, db, dg = _pieces(Z, gamma, eps, d)
+        Z = np.asarray(Z, dtype=float)
         m = d.shape[1]
-        right_dZ = gamma * inv / m * (m * d - db - z_norm * dg)
-        ctx = dict(z_norm=z_norm, inv=inv, db=db, dg=dg, m=m, d=d, gamma=gamma)
-        return (dZ(ctx) if dZ else right_dZ, dgamma(ctx) if dgamma else dg, dbeta(ctx) if dbeta else db)
+        inv = 1.0 / np.sqrt(Z.var(axis=1, keepdims=True) + eps)
+        z_norm = (Z - Z.mean(axis=1, keepdims=True)) * inv
+        db, dg = d.sum(axis=1, keepdims=True), (d * z_norm).sum(axis=1, keepdims=True)
+        through = {"both": -db - z_norm * dg, "mu_only": -db, "none": 0.0}[dz_terms]
+        inner = {"right": (m * d + through) / m, "no_1/m": m * d + through, "no_m": (d + through) / m}[dz_m]
+        dZ = (gamma if dz_gamma else 1.0) * inv * inner
+        dgammas = {"right": dg, "no_z_norm": db, "mean": dg / m, "matmul": d @ z_norm.T,
+                   "axis0": (d * z_norm).sum(axis=0, keepdims=True), "swapped": db}  # fmt: skip
+        dbetas = {"right": db, "mean": db / m, "axis0": d.sum(axis=0, keepdims=True), "swapped": dg}
+        return dZ, dgammas[dgamma], dbetas[dbeta]
 
     return fn
 
 
+def _backward(message, **options):
+    return Mistake(message, backward_variant(**options), options)
+
+
 BACKWARD_MISTAKES = [
-    Mistake("your dZ has no terms through mu and sigma^2: gamma / sqrt(sigma^2 + eps) * dZ_tilde treats mu and sigma^2 as "
-            "constants, but both depend on every z of the batch. "
-            "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (m * dZ_tilde - dbeta - z_norm * dgamma).",
-            _backward_mistake(dZ=lambda c: c["gamma"] * c["inv"] * c["d"])),
-    Mistake("your dZ has the term through mu but not the one through sigma^2 (the - z_norm * dgamma term).",
-            _backward_mistake(dZ=lambda c: c["gamma"] * c["inv"] / c["m"] * (c["m"] * c["d"] - c["db"]))),
-    Mistake("your dgamma lacks the z_norm factor: dgamma = sum_i dz_tilde_i * z_norm_i (gamma multiplies z_norm).",
-            _backward_mistake(dgamma=lambda c: c["db"])),
-    Mistake("your gradients of gamma and beta are summed over the wrong axis: sum over the examples "
-            "(axis=1, keepdims=True), one value per unit.",
-            _backward_mistake(dgamma=lambda c: (c["d"] * c["z_norm"]).sum(axis=0, keepdims=True),
-                              dbeta=lambda c: c["d"].sum(axis=0, keepdims=True))),  # fmt: skip
-    Mistake("your dgamma and dbeta are swapped.", _backward_mistake(dgamma=lambda c: c["db"], dbeta=lambda c: c["dg"])),
+    _backward("your dZ has no terms through mu and sigma^2: gamma / sqrt(sigma^2 + eps) * dZ_tilde treats mu and "
+              "sigma^2 as constants, but both depend on every z of the batch. "
+              "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (m * dZ_tilde - dbeta - z_norm * dgamma).", dz_terms="none"),
+    _backward("your dZ has the term through mu but not the one through sigma^2 (the - z_norm * dgamma term).",
+              dz_terms="mu_only"),
+    _backward("your dZ has no gamma: z_tilde = gamma * z_norm, so every path back to z goes through gamma: "
+              "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (...).", dz_gamma=False),
+    _backward("your dZ is m times too large: the factor in front is gamma / (m * sqrt(sigma^2 + eps)); the 1/m is "
+              "missing.", dz_m="no_1/m"),
+    _backward("your dZ lacks the m in m * dZ_tilde: dZ = gamma / (m * sqrt(sigma^2 + eps)) * "
+              "(m * dZ_tilde - dbeta - z_norm * dgamma).", dz_m="no_m"),
+    _backward("your dgamma lacks the z_norm factor: dgamma = sum_i dz_tilde_i * z_norm_i (gamma multiplies z_norm).",
+              dgamma="no_z_norm"),
+    _backward("your dgamma is exactly 1/m of the expected: it averages over the examples. gamma touches every "
+              "example's z_tilde, so its gradient is the sum: (dZ_tilde * z_norm).sum(axis=1, keepdims=True).",
+              dgamma="mean"),
+    _backward("your dbeta is exactly 1/m of the expected: it averages over the examples. beta touches every "
+              "example's z_tilde, so its gradient is the sum: dZ_tilde.sum(axis=1, keepdims=True).", dbeta="mean"),
+    _backward("your dgamma is a matrix product, dZ_tilde @ z_norm.T, of shape (n_l, n_l): it pairs every unit with "
+              "every other. Multiply entry by entry and sum over the examples: "
+              "(dZ_tilde * z_norm).sum(axis=1, keepdims=True).", dgamma="matmul"),
+    _backward("your gradients of gamma and beta are summed over the wrong axis: sum over the examples "
+              "(axis=1, keepdims=True), one value per unit.", dgamma="axis0", dbeta="axis0"),
+    _backward("your dgamma and dbeta are swapped.", dgamma="swapped", dbeta="swapped"),
 ]
+
+
+def _cache_order(forward_fn, backward_fn, case):
+    """A message when the learner's backward unpacks the cache in another order than the forward packs it."""
+    Z, gamma, beta, eps, d = copy.deepcopy(case.args)
+    try:
+        cache = forward_fn(Z, gamma, beta, eps)[1]
+    except Exception:  # the forward pass was checked already: this cannot be what is wrong
+        return []
+    if not isinstance(cache, (tuple, list)) or not 2 <= len(cache) <= 10:
+        return []
+    expected = _backward_ref(*case.args)
+    for i, j in itertools.combinations(range(len(cache)), 2):
+        swapped = list(cache)
+        swapped[i], swapped[j] = swapped[j], swapped[i]
+        try:
+            with np.errstate(all="ignore"):
+                got = backward_fn(d.copy(), type(cache)(swapped))
+            right = all(np.shape(g) == np.shape(e) and np.allclose(g, e, rtol=1e-8, atol=1e-12)
+                        for g, e in zip(got, expected))  # fmt: skip
+        except Exception:
+            continue
+        if right:
+            return [f"your batchnorm_backward unpacks the cache in another order than your batchnorm_forward packs "
+                    f"it: with items {i} and {j} of the cache swapped, it returns the right gradients. Unpack in the "
+                    f"order you pack."]  # fmt: skip
+    return []
 
 
 def check_batchnorm_backward(forward_fn, backward_fn):
@@ -153,4 +246,6 @@ def check_batchnorm_backward(forward_fn, backward_fn):
         return backward_fn(dZ_tilde, out[1])
 
     run("check_batchnorm_backward", via_learners_cache, _backward_ref, _backward_cases(), BACKWARD_MISTAKES,
-         ["dZ", "dgamma", "dbeta"], select=returns_tuple(3, "batchnorm_backward", ["dZ", "dgamma", "dbeta"]))  # fmt: skip
+        ["dZ", "dgamma", "dbeta"], select=returns_tuple(3, "batchnorm_backward", ["dZ", "dgamma", "dbeta"]),
+        build=lambda **options: backward_variant(**options),
+        diagnose=lambda case, got: _cache_order(forward_fn, backward_fn, case))  # fmt: skip

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..batchnorm import batchnorm_forward
 from .core import Case, Mistake, need_function, run
-from .implementing_batch_norm import FORWARD_MISTAKES
+from .implementing_batch_norm import forward_variant
 
 
 def _noise_cases():
@@ -31,14 +31,23 @@ def _noise_ref(z, batches, eps=1e-5):
     return (batchnorm_forward(Z, np.ones((k, 1)), np.zeros((k, 1)), eps)[0][:, 0],)
 
 
+def _per_batch(**options):
+    """One example's normalized value in each batch, by batch norm's forward pass with the settings given."""
+
+    def fn(z, batches, eps=1e-5):
+        Z = np.asarray(z, dtype=float)[np.asarray(batches)]  # (k, m): one row per batch
+        k = Z.shape[0]
+        return (forward_variant(**options)(Z, np.ones((k, 1)), np.zeros((k, 1)), eps)[0][:, 0],)
+
+    return fn
+
+
 NOISE_MISTAKES = [
-    Mistake("your variance divides by m - 1; batch norm's batch variance divides by m.",
-            lambda z, batches, eps=1e-5: (FORWARD_MISTAKES[0].fn(np.asarray(z, float)[batches], np.ones((len(batches), 1)), np.zeros((len(batches), 1)), eps)[0][:, 0],)),  # noqa: E501
+    Mistake("your variance divides by m - 1; batch norm's batch variance divides by m.", _per_batch(ddof=1)),
     Mistake("you normalize with the mean and variance of the whole training set, which are the same for every "
             "batch: then there is no noise. Use each batch's own statistics (the mean and variance of z[batch]).",
             lambda z, batches, eps=1e-5: (np.full(len(batches), (np.asarray(z, float)[0] - np.mean(z)) / np.sqrt(np.var(z) + eps)),)),  # noqa: E501
-    Mistake("your eps is outside the square root: divide by sqrt(sigma^2 + eps).",
-            lambda z, batches, eps=1e-5: (FORWARD_MISTAKES[2].fn(np.asarray(z, float)[batches], np.ones((len(batches), 1)), np.zeros((len(batches), 1)), eps)[0][:, 0],)),  # noqa: E501
+    Mistake("your eps is outside the square root: divide by sqrt(sigma^2 + eps).", _per_batch(eps_rule="outside")),
 ]
 
 
