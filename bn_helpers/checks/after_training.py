@@ -6,7 +6,7 @@ import numpy as np
 
 from ..folding import fold_batchnorm
 from ..sync_batchnorm import combine_statistics
-from .core import Case, Mistake, need_function, returns_tuple, run
+from .core import Case, Mistake, learner_facing, need_function, returns_tuple, run
 
 
 def _fold_cases():
@@ -72,6 +72,7 @@ FOLD_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_fold_batchnorm(fn):
     """Check ``fn(W, b, gamma, beta, running_mean, running_var, eps=1e-5) -> (W_folded, b_folded)``.
 
@@ -80,7 +81,7 @@ def check_fold_batchnorm(fn):
     """
     need_function(fn, "check_fold_batchnorm", "check_fold_batchnorm(fold_batchnorm)")
     run("check_fold_batchnorm", fn, _fold_ref, _fold_cases(), FOLD_MISTAKES, ["W_folded", "b_folded"],
-         select=returns_tuple(2, "fold_batchnorm", ["W_folded", "b_folded"]))  # fmt: skip
+        select=returns_tuple(2, "fold_batchnorm", ["W_folded", "b_folded"]))  # fmt: skip
 
 
 def _combine_cases():
@@ -140,6 +141,7 @@ COMBINE_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_combine_statistics(fn):
     """Check ``fn(counts, means, M2s) -> (mu, var)``: the whole batch's statistics from each device's.
 
@@ -147,4 +149,4 @@ def check_combine_statistics(fn):
     """
     need_function(fn, "check_combine_statistics", "check_combine_statistics(combine_statistics)")
     run("check_combine_statistics", fn, _combine_ref, _combine_cases(), COMBINE_MISTAKES, ["mu", "var"],
-         select=returns_tuple(2, "combine_statistics", ["mu", "var"]))  # fmt: skip
+        select=returns_tuple(2, "combine_statistics", ["mu", "var"]))  # fmt: skip

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..batchnorm import batchnorm_inference
 from ..ewa import ewa_update
-from .core import Case, Mistake, need_function, run
+from .core import Case, Mistake, learner_facing, need_function, run
 from .implementing_batch_norm import forward_variant
 
 
@@ -62,6 +62,7 @@ INFERENCE_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_batchnorm_inference(fn):
     """Check ``fn(Z, gamma, beta, running_mean, running_var, eps=1e-5) -> Z_tilde`` against ``batchnorm_inference``.
 
@@ -69,7 +70,7 @@ def check_batchnorm_inference(fn):
     """
     need_function(fn, "check_batchnorm_inference", "check_batchnorm_inference(batchnorm_inference)")
     run("check_batchnorm_inference", fn, _inference_ref, _inference_cases(), INFERENCE_MISTAKES, ["Z_tilde"],
-         select=lambda out: (out,))  # fmt: skip
+        select=lambda out: (out,))  # fmt: skip
 
 
 def _ewa_cases():
@@ -100,6 +101,7 @@ EWA_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_ewa_update(fn):
     """Check ``fn(average, value, beta=0.9) -> new average`` (numbers or arrays of one shape) against ``ewa_update``."""
     need_function(fn, "check_ewa_update", "check_ewa_update(ewa_update)")

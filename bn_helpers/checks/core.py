@@ -27,10 +27,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import inspect
 import io
 import itertools
+import traceback
+import types
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -113,8 +117,24 @@ def _changed_part(before, after, label):
     return next((part for part in parts if part), None)
 
 
-def _call(fn, case, what, arg_names):
-    """Call ``fn`` on copies of the case's inputs; report an exception with the case, let NotImplementedError through."""
+#: The shapes hint for a broadcasting error, batch norm's by default; a check with other statistics passes its own.
+BATCH_NORM_SHAPES = ("Check the shapes: a per-unit (or per-feature) statistic has shape (n, 1), e.g. "
+                     "`Z.mean(axis=1, keepdims=True)`, so that it lines up with the rows of an (n, m) array.")  # fmt: skip
+
+# Hints for errors any check can meet: (words of numpy's message, what to tell the learner).
+_ERROR_HINTS = [
+    ("truth value of an array", "An array compared with `==` gives an array, which `if` cannot read: test for "
+                                "None with `is None` (e.g. `if b is None:`)."),
+]
+
+
+def _call(fn, case, what, arg_names, hints=(), shapes=BATCH_NORM_SHAPES):
+    """Call ``fn`` on copies of the case's inputs; report an exception with the case, let NotImplementedError through.
+
+    ``hints``: more ``(words, text)`` pairs: an exception whose message holds
+    the words gets the text (e.g. 03's unpacking of ``batchnorm_forward``'s tuple).
+    """
+    __tracebackhide__ = True
     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
     try:
         out = fn(*args, **kwargs)
@@ -123,12 +143,10 @@ def _call(fn, case, what, arg_names):
     except Refused as err:
         raise AssertionError(f"{what}: case '{case.name}': {err}") from None
     except Exception as err:  # the learner's bug, reported with the input that triggered it
-        hint = ""
-        if "broadcast" in str(err):
-            hint = (" Check the shapes: a per-unit (or per-feature) statistic has shape (n, 1), "
-                    "e.g. `Z.mean(axis=1, keepdims=True)`, so that it lines up with the rows of an (n, m) array.")  # fmt: skip
+        said = [text for words, text in [*hints, ("broadcast", shapes), *_ERROR_HINTS] if words in str(err)]
         raise AssertionError(
-            f"{what}: case '{case.name}': your function raised {type(err).__name__}: {err}.{hint}"
+            f"{what}: case '{case.name}': your function raised {type(err).__name__}: {str(err).rstrip('.')}."
+            + "".join(f" {text}" for text in said[:1])
         ) from err
     # Inputs must come back as they went in: a caller may still need them.
     names = list(arg_names[: len(args)]) + list(kwargs)
@@ -150,11 +168,55 @@ def _call(fn, case, what, arg_names):
     return out
 
 
+def _kind(x, depth=0):
+    """What a value is, in words: "an array of shape (3, 5)", "a tuple of 2 (an array of shape (3, 5), a dict)"."""
+    if x is None:
+        return "None"
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape}" + ("" if np.issubdtype(x.dtype, np.number) else f" of {x.dtype}")
+    if isinstance(x, (bool, np.bool_)):
+        return f"the truth value {x}"
+    if isinstance(x, (int, float, np.number)):
+        return f"the number {x:g}"
+    if type(x) in (tuple, list):  # a named tuple (a cache) is named by its class, below
+        items = "" if depth else f" ({', '.join(_kind(i, depth + 1) for i in x[:3])}{', ...' if len(x) > 3 else ''})"
+        return f"a {type(x).__name__} of {len(x)}{items}"
+    article = "an" if type(x).__name__[:1].lower() in "aeiou" else "a"
+    return f"{article} {type(x).__name__}"
+
+
+def _as_numbers(x):
+    """``x`` as a numeric array, or None when it is not one (a dict, a tuple of unequal arrays, None, text)."""
+    if x is None or isinstance(x, (dict, str, bytes, bool, np.bool_)):
+        return None
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError):  # e.g. a tuple of an array and a dict: numpy cannot make one array of it
+        return None
+    return a if np.issubdtype(a.dtype, np.number) else None
+
+
+def _digits_apart(e, g):
+    """Enough significant digits to tell two different numbers apart (at most 17)."""
+    for digits in range(5, 18):
+        if f"{e:.{digits}g}" != f"{g:.{digits}g}":
+            return digits
+    return 17
+
+
 def _compare(name, expected, got, tol):
     """None if ``got`` matches ``expected`` (shape and values), else what differs."""
-    got_arr = np.asarray(got)
-    if got_arr.dtype == object or not np.issubdtype(got_arr.dtype, np.number):
-        return f"{name}: expected a numeric array, got {type(got).__name__}"
+    got_arr = _as_numbers(got)
+    if got_arr is None:
+        hint = ""
+        if got is None:
+            hint = " Does your function end with `return ...`?"
+        elif isinstance(got, (tuple, list)):
+            items = [_as_numbers(item) for item in got]
+            fits = [i for i, a in enumerate(items) if a is not None and a.shape == np.shape(expected)]
+            if fits:
+                hint = f" Its item {fits[0]} has the expected shape: return that array alone."
+        return f"{name}: expected an array of shape {np.shape(expected)}, got {_kind(got)}.{hint}"
     if got_arr.shape != np.shape(expected):
         hint = ""
         if got_arr.shape == np.shape(expected)[:1]:
@@ -162,18 +224,34 @@ def _compare(name, expected, got, tol):
                     f"keep the second axis (e.g. `keepdims=True`).")  # fmt: skip
         elif got_arr.shape == np.shape(expected)[::-1]:
             hint = " That is the transpose of the expected shape: one column per example, (n_l, m)."
+        elif isinstance(got, (tuple, list)):
+            hint = f" You returned {_kind(got)}."
         return f"{name}: expected shape {np.shape(expected)}, got shape {got_arr.shape}.{hint}"
     if not np.all(np.isfinite(got_arr)):
         return f"{name}: contains NaN or inf: {_show(got_arr)}"
     err = rel_error(expected, got_arr)
-    if err > tol:
-        return f"{name}: expected {_show(expected)}, got {_show(got_arr)} (relative error {err:.1e})"
-    return None
+    if err <= tol:
+        return None
+    shown_e, shown_g = _show(expected), _show(got_arr)
+    line = f"{name}: expected {shown_e}, got {shown_g} (relative error {err:.1e})"
+    if shown_e == shown_g:  # a near miss: show where they differ, with the digits that differ
+        diff = np.abs(np.asarray(expected, dtype=float) - got_arr)
+        where = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+        e, g = float(np.asarray(expected, dtype=float)[where]), float(got_arr[where])
+        d = _digits_apart(e, g)
+        at = f"at {tuple(int(i) for i in where)}" if where else ""
+        line += (f". They agree to the digits shown; the largest difference is {at}: expected {e:.{d}g}, "
+                 f"got {g:.{d}g}. An error this small usually comes from a constant (eps, a hard-coded number) "
+                 f"or float32 arithmetic, not from the formula.")  # fmt: skip
+    return line
 
 
 def _same(a, b):
-    """Equal shapes, NaN in the same places, and the rest equal to rounding."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    """Equal shapes, NaN in the same places, and the rest equal to rounding (False for what is not numbers)."""
+    a, b = _as_numbers(a), _as_numbers(b)
+    if a is None or b is None:
+        return False
+    a, b = a.astype(float), b.astype(float)
     if a.shape != b.shape or not np.array_equal(np.isnan(a), np.isnan(b)):
         return False
     ok = ~np.isnan(a)
@@ -216,7 +294,8 @@ def _matching_mistakes(mistakes, case, got_parts, wrong, build=None):
     return found
 
 
-def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, build=None, diagnose=None):
+def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, build=None, diagnose=None, hints=(),
+        shapes=BATCH_NORM_SHAPES):
     """The common loop: every case against the reference; stop at the first failure with the best message.
 
     ``reference`` and each mistake take the case's arguments and return the
@@ -226,12 +305,14 @@ def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, bu
     with the mistakes given by their options (see :class:`Mistake`);
     ``diagnose(case, got)`` returns more likely mistakes, for those that are
     not a wrong implementation of the reference alone (e.g. a backward pass
-    that unpacks its own forward pass's cache in another order).
+    that unpacks its own forward pass's cache in another order); ``hints`` and
+    ``shapes`` go to the call of the learner's function (see :func:`_call`).
     """
+    __tracebackhide__ = True
     arg_names = list(inspect.signature(reference).parameters)
     for case in cases:
         expected = reference(*case.args, **case.kwargs)
-        got = select(_call(fn, case, title, arg_names))
+        got = select(_call(fn, case, title, arg_names, hints, shapes))
         tol = case.tol or TOLERANCE[case.dtype]
         problems = [(i, p) for i, p in enumerate(_compare(n, e, g, tol) for n, e, g in zip(names, expected, got)) if p]
         if problems:
@@ -249,6 +330,80 @@ def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, bu
           f"Worst relative error {', '.join(bounds)}.")  # fmt: skip
 
 
+_HERE = str(Path(__file__).resolve().parent)
+
+
+def _learners_frames(tb):
+    """A traceback without the frames of the checks: what is left is the learner's own code."""
+    kept = []
+    while tb is not None:
+        if not str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_HERE):
+            kept.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for frame in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return rebuilt
+
+
+def _innermost_name(tb):
+    """The name of the function in which an exception was raised."""
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_name if tb is not None else None
+
+
+def _brief(err, cause=None):
+    """How IPython shows a check's verdict (its ``_render_traceback_``): the learner's own traceback, then the message.
+
+    No frame of the checks is shown: the learner reads the verdict, and, when
+    their code raised, where in their code it did.
+    """
+    lines = [f"\x1b[0;31m{type(err).__name__}\x1b[0m: {err}"]
+    if cause is not None:
+        where = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__)).rstrip("\n")
+        lines += ["", f"Where your code raised {type(cause).__name__}:", where]
+    return lines
+
+
+def learner_facing(check):
+    """Make ``check`` say its verdict first: the message, and the learner's own frames, no traceback through the checks.
+
+    A failing check's ``AssertionError`` (or a ``TypeError`` about what it was
+    given, or the ``NotImplementedError`` of a function not written yet, which
+    then says so by name) is raised afresh from this wrapper, the same type
+    with the same message. In IPython it shows as the message alone, after the
+    learner's own frames when their code raised (``_render_traceback_``, which
+    IPython uses in place of its traceback); pytest hides the wrapper's frame
+    (``__tracebackhide__``).
+    """
+
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        __tracebackhide__ = True
+        try:
+            return check(*args, **kwargs)
+        except NotImplementedError as err:
+            names = [getattr(a, "__name__", "") for a in args if callable(a)]
+            raised_in = getattr(err, "unwritten", None) or _innermost_name(err.__traceback__)
+            name = raised_in if raised_in in names else " or ".join(n for n in names if n) or "your function"
+            unwritten = NotImplementedError(f"{check.__name__}: {name} is not written yet (it raises "
+                                            f"NotImplementedError). Write it in place of `raise NotImplementedError()`, "
+                                            f"run its cell, then run this one again.")  # fmt: skip
+            unwritten.unwritten = name  # for a check that runs another first (02's backward runs the forward's)
+            unwritten._render_traceback_ = functools.partial(_brief, unwritten)
+            raise unwritten from None
+        except (AssertionError, TypeError) as err:
+            cause = err.__cause__
+            if cause is not None:
+                cause = cause.with_traceback(_learners_frames(cause.__traceback__))
+            verdict = type(err)(*err.args)
+            verdict._render_traceback_ = functools.partial(_brief, verdict, cause)
+            raise verdict from cause
+
+    return wrapper
+
+
 def need_function(fn, what, example):
     """Refuse what is not a function (a call's result, a string), showing the call that ``example`` spells."""
     if not callable(fn):
@@ -260,8 +415,10 @@ def returns_tuple(n, what, names):
 
     def select(out):
         if not isinstance(out, tuple) or len(out) != n:
-            raise AssertionError(f"{what} must return a tuple of {n} ({', '.join(names)}); got {type(out).__name__}"
-                                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))  # fmt: skip
+            raise AssertionError(f"{what} must return a tuple of {n} ({', '.join(names)}); got {_kind(out)}.")
+        if n == 2 and _as_numbers(out[0]) is None and _as_numbers(out[1]) is not None:
+            raise AssertionError(f"{what} must return ({', '.join(names)}), in that order; got a tuple whose first "
+                                 f"item is {_kind(out[0])}: did you return `({names[1]}, {names[0]})`?")  # fmt: skip
         return out
 
     return select

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..batchnorm import batchnorm_forward
 from ..layers import activation_forward
-from .core import Case, Mistake, need_function, run
+from .core import Case, Mistake, learner_facing, need_function, run
 from .implementing_batch_norm import forward_variant
 
 
@@ -58,6 +58,10 @@ def _normalize_input(A_prev, W, gamma, beta, activation="relu"):
     return (activation_forward(gamma * (np.asarray(W, dtype=float) @ A_norm) + beta, activation),)
 
 
+# numpy's words when a tuple (Z_tilde, cache) reaches an activation or an arithmetic operation
+_UNPACK = ("Did a tuple reach the activation? batchnorm_forward returns (Z_tilde, cache): unpack it, "
+           "`Z_tilde, cache = batchnorm_forward(Z, gamma, beta)`, and pass Z_tilde on.")
+
 LAYER_MISTAKES = [
     Mistake("your activation comes before batch norm. The course normalizes z = W a_prev, then applies "
             "g to z_tilde: a = g(gamma * z_norm + beta).", _layer(_bn, before=True)),
@@ -71,6 +75,7 @@ LAYER_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_batchnorm_layer_forward(fn):
     """Check ``fn(A_prev, W, gamma, beta, activation="relu") -> A``: ``A = g(batch norm of W @ A_prev)``, no bias.
 
@@ -79,4 +84,4 @@ def check_batchnorm_layer_forward(fn):
     """
     need_function(fn, "check_batchnorm_layer_forward", "check_batchnorm_layer_forward(batchnorm_layer_forward)")
     run("check_batchnorm_layer_forward", fn, _layer_ref, _layer_cases(), LAYER_MISTAKES, ["A"],
-         select=lambda out: (out,))  # fmt: skip
+        select=lambda out: (out,), hints=[("inhomogeneous", _UNPACK)])  # fmt: skip

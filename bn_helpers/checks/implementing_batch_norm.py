@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from ..batchnorm import batchnorm_backward, batchnorm_forward
-from .core import Case, Mistake, need_function, quiet, returns_tuple, run
+from .core import Case, Mistake, learner_facing, need_function, quiet, returns_tuple, run
 
 
 def _forward_cases():
@@ -104,6 +104,7 @@ FORWARD_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_batchnorm_forward(fn):
     """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.batchnorm_forward`.
 
@@ -226,6 +227,7 @@ def _cache_order(forward_fn, backward_fn, case):
     return []
 
 
+@learner_facing
 def check_batchnorm_backward(forward_fn, backward_fn):
     """Check ``backward_fn(dZ_tilde, cache) -> (dZ, dgamma, dbeta)``, with ``cache`` from your ``forward_fn``.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..optimizers import Momentum
-from .core import Case, Mistake, Refused, need_function, run
+from .core import Case, Mistake, Refused, learner_facing, need_function, run
 
 
 def _momentum_cases():
@@ -97,6 +97,7 @@ MOMENTUM_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_momentum_step(fn):
     """Check ``fn(params, grads, velocities, learning_rate, momentum=0.9)``: one step of momentum, in place.
 
@@ -107,4 +108,4 @@ def check_momentum_step(fn):
     """
     need_function(fn, "check_momentum_step", "check_momentum_step(momentum_step)")
     run("check_momentum_step", _three_steps(fn), _momentum_ref, _momentum_cases(), MOMENTUM_MISTAKES,
-         ["W1", "gamma1", "beta1", "W2", "b2"])  # fmt: skip
+        ["W1", "gamma1", "beta1", "W2", "b2"])  # fmt: skip

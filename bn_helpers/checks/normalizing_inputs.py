@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..normalize import input_statistics, normalize_inputs
-from .core import Case, Mistake, need_function, quiet, returns_tuple, run
+from .core import Case, Mistake, learner_facing, need_function, quiet, returns_tuple, run
 
 
 def _normalize_cases():
@@ -65,6 +65,7 @@ NORMALIZE_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_normalize_inputs(statistics_fn, normalize_fn):
     """Check ``input_statistics(X) -> (mu, var)`` and ``normalize_inputs(X, mu, var)`` on a training and a test set.
 
@@ -84,7 +85,7 @@ def check_normalize_inputs(statistics_fn, normalize_fn):
     # The statistics alone first: a wrong shape there would otherwise surface as an error in normalize_inputs.
     with quiet():
         run("check_normalize_inputs", statistics_only, lambda a, b: _normalize_ref(a, b)[:2], _normalize_cases(),
-             [Mistake(m.message, m.fn.stats) for m in NORMALIZE_MISTAKES[:2]], ["mu", "var"],
-             select=returns_tuple(2, "input_statistics", ["mu", "var"]))  # fmt: skip
+            [Mistake(m.message, m.fn.stats) for m in NORMALIZE_MISTAKES[:2]], ["mu", "var"],
+            select=returns_tuple(2, "input_statistics", ["mu", "var"]))  # fmt: skip
     run("check_normalize_inputs", both, _normalize_ref, _normalize_cases(), NORMALIZE_MISTAKES,
-         ["mu", "var", "normalized training set", "normalized test set"])  # fmt: skip
+        ["mu", "var", "normalized training set", "normalized test set"])  # fmt: skip

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..normalization import groupnorm_forward, layernorm_forward
-from .core import Case, Mistake, need_function, returns_tuple, run
+from .core import Case, Mistake, learner_facing, need_function, returns_tuple, run
+
+
+_LAYER_NORM_SHAPES = ("Check the shapes: layer norm's statistics are one per example, shape (1, m), e.g. "
+                      "`Z.mean(axis=0, keepdims=True)`, so that they line up with the columns of an (n_l, m) array; "
+                      "gamma and beta are (n_l, 1), one per unit.")  # fmt: skip
+_GROUP_NORM_SHAPES = ("Check the shapes: group norm's statistics live on X viewed as (m, n_H, n_W, groups, "
+                      "n_C // groups): with keepdims=True over axes (1, 2, 4) they have shape (m, 1, 1, groups, 1). "
+                      "Normalize the view, reshape it back to X's shape, then apply gamma and beta, "
+                      "(1, 1, 1, n_C).")  # fmt: skip
 
 
 def _layernorm_cases():
@@ -48,6 +57,7 @@ LAYERNORM_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_layernorm_forward(fn):
     """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.normalization.layernorm_forward`.
 
@@ -55,7 +65,8 @@ def check_layernorm_forward(fn):
     """
     need_function(fn, "check_layernorm_forward", "check_layernorm_forward(layernorm_forward)")
     run("check_layernorm_forward", fn, _layernorm_ref, _layernorm_cases(), LAYERNORM_MISTAKES, ["Z_tilde"],
-         select=lambda out: returns_tuple(2, "layernorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
+        shapes=_LAYER_NORM_SHAPES,
+        select=lambda out: returns_tuple(2, "layernorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
 
 
 def _groupnorm_cases():
@@ -115,6 +126,7 @@ GROUPNORM_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_groupnorm_forward(fn):
     """Check ``fn(X, gamma, beta, groups, eps=1e-5) -> (out, cache)`` against :func:`bn_helpers.normalization.groupnorm_forward`.
 
@@ -122,4 +134,5 @@ def check_groupnorm_forward(fn):
     """
     need_function(fn, "check_groupnorm_forward", "check_groupnorm_forward(groupnorm_forward)")
     run("check_groupnorm_forward", fn, _groupnorm_ref, _groupnorm_cases(), GROUPNORM_MISTAKES, ["out"],
-         select=lambda out: returns_tuple(2, "groupnorm_forward", ["out", "cache"])(out)[:1])  # fmt: skip
+        shapes=_GROUP_NORM_SHAPES,
+        select=lambda out: returns_tuple(2, "groupnorm_forward", ["out", "cache"])(out)[:1])  # fmt: skip

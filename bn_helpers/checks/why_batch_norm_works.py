@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..batchnorm import batchnorm_forward
-from .core import Case, Mistake, need_function, run
+from .core import Case, Mistake, learner_facing, need_function, run
 from .implementing_batch_norm import forward_variant
 
 
@@ -51,6 +51,7 @@ NOISE_MISTAKES = [
 ]
 
 
+@learner_facing
 def check_batch_normalized_example(fn):
     """Check ``fn(z, batches, eps=1e-5) -> (k,)``: one example's normalized value in each of ``k`` mini-batches.
 
@@ -60,4 +61,4 @@ def check_batch_normalized_example(fn):
     """
     need_function(fn, "check_batch_normalized_example", "check_batch_normalized_example(batch_normalized_example)")
     run("check_batch_normalized_example", fn, _noise_ref, _noise_cases(), NOISE_MISTAKES, ["normalized values"],
-         select=lambda out: (out,))  # fmt: skip
+        select=lambda out: (out,))  # fmt: skip

@@ -1,0 +1,167 @@
+"""What a learner reads when a check fails: the message first, briefly, in words, with the learner's own frames only.
+
+Each wrong function below is written the way a learner might write it; the
+tests read the message as the learner sees it, in IPython as well.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from bn_helpers import activation_forward, batchnorm_forward, checks
+
+
+def fails(check, *fns):
+    with pytest.raises(AssertionError) as info:
+        check(*fns)
+    return info.value
+
+
+def right_forward(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
+    return gamma * (Z - mu) / np.sqrt(var + eps) + beta, {"mu": mu, "var": var}
+
+
+# --- the message first, and no frame of the checks ----------------------------------------
+
+
+def layer_passes_the_tuple_on(A_prev, W, gamma, beta, activation="relu"):
+    Z_tilde = batchnorm_forward(W @ A_prev, gamma, beta)  # (Z_tilde, cache), not unpacked
+    return activation_forward(Z_tilde, activation)
+
+
+def forward_eps_outside(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
+    return gamma * (Z - mu) / (np.sqrt(var) + eps) + beta, None
+
+
+def test_ipython_shows_the_verdict_first_and_no_frame_of_the_checks():
+    err = fails(checks.check_batchnorm_forward, forward_eps_outside)
+    shown = "\n".join(err._render_traceback_())  # what IPython prints in place of a traceback
+    assert re.match(r"\x1b\[0;31mAssertionError\x1b\[0m: check_batchnorm_forward: wrong result in case", shown)
+    assert "bn_helpers/checks" not in shown and "Traceback" not in shown
+    assert len(shown.splitlines()) == 3  # the case, the output that differs, the likely mistake
+
+
+def test_when_the_learners_code_raises_its_own_frames_follow_the_message():
+    err = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)
+    shown = "\n".join(err._render_traceback_())
+    first, rest = shown.split("\n", 1)
+    assert "check_batchnorm_layer_forward: case '4 inputs, 3 units, 6 examples, ReLU': your function raised " \
+           "ValueError" in first  # fmt: skip
+    assert "Did a tuple reach the activation? batchnorm_forward returns (Z_tilde, cache): unpack it" in first
+    assert "Where your code raised ValueError:" in rest and "in layer_passes_the_tuple_on" in rest
+    assert "bn_helpers/checks" not in rest  # the learner's frames and the library they called, not the checker
+
+
+def test_an_interactive_shell_prints_the_brief_form(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(checks=checks, forward_eps_outside=forward_eps_outside)
+    shell.run_cell("checks.check_batchnorm_forward(forward_eps_outside)")
+    out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    assert out.startswith("AssertionError: check_batchnorm_forward: wrong result in case"), out
+    assert "core.py" not in out and "implementing_batch_norm.py" not in out
+
+
+# --- an output of the wrong kind, said in words --------------------------------------------
+
+
+def forward_cache_first(Z, gamma, beta, eps=1e-5):
+    Z_tilde, cache = right_forward(Z, gamma, beta, eps)
+    return cache, Z_tilde
+
+
+def layer_returns_the_cache_too(A_prev, W, gamma, beta, activation="relu"):
+    Z_tilde, cache = batchnorm_forward(W @ A_prev, gamma, beta)
+    return activation_forward(Z_tilde, activation), cache
+
+
+def inference_forgets_return(Z, gamma, beta, running_mean, running_var, eps=1e-5):
+    gamma * (Z - running_mean) / np.sqrt(running_var + eps) + beta
+
+
+@pytest.mark.parametrize("check, fn, match", [
+    (checks.check_batchnorm_forward, forward_cache_first,
+     r"batchnorm_forward must return \(Z_tilde, cache\), in that order; got a tuple whose first item is a dict: "
+     r"did you return `\(cache, Z_tilde\)`\?"),
+    (checks.check_batchnorm_layer_forward, layer_returns_the_cache_too,
+     r"A: expected an array of shape \(3, 6\), got a tuple of 2 \(an array of shape \(3, 6\), a BatchNormCache\)\. "
+     r"Its item 0 has the expected shape: return that array alone\."),
+    (checks.check_batchnorm_inference, inference_forgets_return,
+     r"Z_tilde: expected an array of shape \(3, 5\), got None\. Does your function end with `return \.\.\.`\?"),
+])  # fmt: skip
+def test_an_output_of_the_wrong_kind_is_said_in_words(check, fn, match):
+    assert re.search(match, str(fails(check, fn))), str(fails(check, fn))
+
+
+# --- an unfinished exercise says it is unfinished ----------------------------------------------
+
+
+def test_an_unwritten_function_is_named_as_unwritten():
+    def batchnorm_backward(dZ_tilde, cache):
+        raise NotImplementedError()
+
+    def batchnorm_forward(Z, gamma, beta, eps=1e-5):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_backward: batchnorm_backward is not written yet "
+                                                  r"\(it raises NotImplementedError\)\. Write it in place of "
+                                                  r"`raise NotImplementedError\(\)`"):  # fmt: skip
+        checks.check_batchnorm_backward(right_forward, batchnorm_backward)
+    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_backward: batchnorm_forward is not written yet"):
+        checks.check_batchnorm_backward(batchnorm_forward, batchnorm_backward)
+
+
+# --- near misses show the digits that differ ----------------------------------------------------
+
+
+def test_a_near_miss_shows_where_the_digits_differ():
+    message = str(fails(checks.check_batchnorm_forward, forward_eps_outside))
+    line = next(line for line in message.splitlines() if line.startswith("Z_tilde:"))
+    shown = re.findall(r"\[[^\]]*\]", line)
+    assert shown[0] == shown[1]  # equal to the four digits of the usual display ...
+    expected, got = re.search(r"largest difference is at \(\d+, \d+\): expected (\S+), got (\S+)\.", line).groups()
+    assert expected != got  # ... so the worst element is printed with enough digits to differ
+    assert float(expected) == pytest.approx(float(got), rel=1e-4)
+
+
+# --- errors numpy words for experts: said for learners ------------------------------------------
+
+
+def fold_compares_b_with_none(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    if b == None:  # noqa: E711 -- the learner's way
+        b = np.zeros((W.shape[0], 1))
+    s = gamma / np.sqrt(running_var + eps)
+    return s * W, s * (b - running_mean) + beta
+
+
+def ln_statistics_as_rows(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(axis=0), Z.var(axis=0)  # shape (m,): lines up with the rows only by accident
+    return gamma * (Z - mu[:, None]) / np.sqrt(var[:, None] + eps) + beta, None
+
+
+def gn_without_keepdims(X, gamma, beta, groups, eps=1e-5):
+    m, n_H, n_W, n_C = X.shape
+    Xg = X.reshape(m, n_H, n_W, groups, n_C // groups)
+    mu, var = Xg.mean(axis=(1, 2, 4)), Xg.var(axis=(1, 2, 4))  # shape (m, groups): no longer lines up with Xg
+    return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
+@pytest.mark.parametrize("check, fn, match", [
+    (checks.check_fold_batchnorm, fold_compares_b_with_none,
+     r"your function raised ValueError: The truth value of an array .*test for None with `is None`"),
+    (checks.check_layernorm_forward, ln_statistics_as_rows,
+     r"raised ValueError: operands could not be broadcast.*layer norm's statistics are one per example, shape \(1, m\)"),
+    (checks.check_groupnorm_forward, gn_without_keepdims,
+     r"raised ValueError: operands could not be broadcast.*group norm's statistics live on X viewed as "
+     r"\(m, n_H, n_W, groups, n_C // groups\)"),
+])  # fmt: skip
+def test_numpys_errors_get_the_hint_of_their_check(check, fn, match):
+    message = str(fails(check, fn))
+    assert re.search(match, message), message
+    assert "a per-unit (or per-feature) statistic has shape (n, 1)" not in message  # batch norm's hint is not theirs
