@@ -69,6 +69,14 @@ def test_student_copies_show_no_solution():
         assert "raise NotImplementedError()" in text
 
 
+def test_a_student_copy_reads_as_a_copy():
+    """Its introduction says where the solutions are, never that it shows them."""
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+        assert "shows the solution" not in text, path.name
+        assert f"the solutions are in `notebooks/{path.name}`" in text.lower(), path.name
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Temporary nbgrader courses: the notebooks as the assignment, a submission each, autograded.
