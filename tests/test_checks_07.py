@@ -78,9 +78,64 @@ def test_right_implementations_pass_with_a_bound(capsys):
     assert out[1].startswith("check_groupnorm_forward: right in all 6 cases") and "< 0.0001 in float32" in out[1]
 
 
+def ln_without_gamma_beta(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(axis=0, keepdims=True), Z.var(axis=0, keepdims=True)
+    return (Z - mu) / np.sqrt(var + eps), None
+
+
+def _grouped(X, groups):
+    m, n_H, n_W, n_C = X.shape
+    return X.reshape(m, n_H, n_W, groups, n_C // groups)
+
+
+def gn_over_positions_and_groups(X, gamma, beta, groups, eps=1e-5):
+    Xg = _grouped(X, groups)
+    mu, var = Xg.mean(axis=(1, 2, 3), keepdims=True), Xg.var(axis=(1, 2, 3), keepdims=True)  # axis 3 is the group
+    return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
+def gn_over_examples_too(X, gamma, beta, groups, eps=1e-5):
+    Xg = _grouped(X, groups)
+    mu, var = Xg.mean(axis=(0, 1, 2, 4), keepdims=True), Xg.var(axis=(0, 1, 2, 4), keepdims=True)
+    return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
+def gn_pytorch_view(X, gamma, beta, groups, eps=1e-5):
+    N = X.shape[0]
+    x = X.reshape(N, groups, -1)  # PyTorch's x.view(N, G, -1), written for (N, C, H, W)
+    mu, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    return gamma * ((x - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
+def gn_groups_as_group_size(X, gamma, beta, groups, eps=1e-5):
+    m, n_H, n_W, n_C = X.shape
+    Xg = X.reshape(m, n_H, n_W, n_C // groups, groups)  # read as "groups channels per group"
+    mu, var = Xg.mean(axis=(1, 2, 4), keepdims=True), Xg.var(axis=(1, 2, 4), keepdims=True)
+    return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
+def gn_eps_outside(X, gamma, beta, groups, eps=1e-5):
+    Xg = _grouped(X, groups)
+    mu, std = Xg.mean(axis=(1, 2, 4), keepdims=True), Xg.std(axis=(1, 2, 4), keepdims=True)
+    return gamma * ((Xg - mu) / (std + eps)).reshape(X.shape) + beta, None
+
+
+def gn_ddof(X, gamma, beta, groups, eps=1e-5):
+    Xg = _grouped(X, groups)
+    mu, var = Xg.mean(axis=(1, 2, 4), keepdims=True), Xg.var(axis=(1, 2, 4), keepdims=True, ddof=1)
+    return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
+
+
 @pytest.mark.parametrize(
     "check, fn, message",
     [
+        (checks.check_layernorm_forward, ln_without_gamma_beta, "gamma and beta are not applied: layer norm, like batch norm"),
+        (checks.check_groupnorm_forward, gn_over_positions_and_groups, "your statistics are taken over axes \\(1, 2, 3\\)"),
+        (checks.check_groupnorm_forward, gn_over_examples_too, "your statistics are also taken over the examples"),
+        (checks.check_groupnorm_forward, gn_pytorch_view, "your groups are blocks of the flattened \\(n_H, n_W, n_C\\) values"),
+        (checks.check_groupnorm_forward, gn_groups_as_group_size, "you read `groups` as the number of channels in a group"),
+        (checks.check_groupnorm_forward, gn_eps_outside, "your eps is outside the square root"),
+        (checks.check_groupnorm_forward, gn_ddof, "your variance divides by its count minus 1"),
         (checks.check_layernorm_forward, ln_over_examples, "over the examples of each unit \\(axis=1\\): that is batch norm"),
         (checks.check_layernorm_forward, ln_ddof, "divides by n_l - 1"),
         (checks.check_layernorm_forward, ln_eps_outside, "eps is outside the square root"),
@@ -108,3 +163,15 @@ def test_unwritten_exercise_passes_through_and_garbage_is_refused():
         checks.check_layernorm_forward(lambda Z, g, b, eps=1e-5: Z)
     with pytest.raises(TypeError, match="takes your function itself"):
         checks.check_layernorm_forward("layernorm")
+
+
+def test_every_catalogued_mistake_of_notebook_07_has_a_test_here():
+    import ast
+    import re
+
+    # the expected messages of test_each_mistake_is_named: (check, learner's function, message) triples
+    tested = [node.elts[2].value for node in ast.walk(ast.parse(open(__file__).read()))
+              if isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[2], ast.Constant)
+              and isinstance(node.elts[2].value, str)]  # fmt: skip
+    for mistake in checks.LAYERNORM_MISTAKES + checks.GROUPNORM_MISTAKES:
+        assert any(re.search(p, mistake.message) for p in tested), f"no test names: {mistake.message}"

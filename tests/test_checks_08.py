@@ -93,7 +93,35 @@ def fold_crashes_on_none(W, b, gamma, beta, running_mean, running_var, eps=1e-5)
     return s * W, s * (b - running_mean) + beta
 
 
+def fold_b_unscaled(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / np.sqrt(running_var + eps)
+    return s * W, b - s * running_mean + beta
+
+
+def fold_mean_unscaled(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / np.sqrt(running_var + eps)
+    return s * W, s * b - running_mean + beta
+
+
+def fold_forgets_beta(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / np.sqrt(running_var + eps)
+    return s * W, s * (b - running_mean)
+
+
+def fold_no_eps(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    b = np.zeros((W.shape[0], 1)) if b is None else b
+    s = gamma / np.sqrt(running_var)
+    return s * W, s * (b - running_mean) + beta
+
+
 @pytest.mark.parametrize("fn, match", [
+    (fold_b_unscaled, r"Likely mistake: your b is not scaled"),
+    (fold_mean_unscaled, r"Likely mistake: your running_mean is not scaled"),
+    (fold_forgets_beta, r"Likely mistake: beta is left out of b_folded"),
+    (fold_no_eps, r"Likely mistake: your scale has no eps"),
     (fold_eps_outside, r"Likely mistake: your eps is outside the square root: the scale is gamma"),
     (fold_forgets_b, r"Likely mistake: b is left out of b_folded"),
     (fold_default_statistics, r"Likely mistake: your fold ignores the running statistics"),
@@ -137,7 +165,20 @@ def combine_unweighted_between(counts, means, M2s):
     return mu, (sum(M2s) + sum((mk - mu) ** 2 for mk in means)) / sum(counts)
 
 
+def combine_M2_as_variance(counts, means, M2s):
+    m = sum(counts)
+    mu = sum(c * mk for c, mk in zip(counts, means)) / m
+    return mu, sum(c * (M2 + (mk - mu) ** 2) for c, mk, M2 in zip(counts, means, M2s)) / m
+
+
+def combine_returns_std(counts, means, M2s):
+    mu, var = combine(counts, means, M2s)
+    return mu, np.sqrt(var)
+
+
 @pytest.mark.parametrize("fn, match", [
+    (combine_M2_as_variance, r"Likely mistake: you use M2_k as if it were device k's variance"),
+    (combine_returns_std, r"Likely mistake: you return the standard deviation"),
     (combine_plain_mean, r"Likely mistake: your mean is the plain average of the devices' means"),
     (combine_within_only, r"Likely mistake: your variance is sum_k M2_k / m: it misses the spread between"),
     (combine_average_variances, r"Likely mistake: your variance is the average of the devices' variances"),

@@ -69,6 +69,17 @@ FOLD_MISTAKES = [
             _fold_mistake(W_rule=lambda s, W: W * s.T)),
     Mistake("you divide by the running variance instead of its square root: s = gamma / sqrt(running_var + eps).",
             _fold_mistake(scale=lambda g, v, eps: g / (v + eps))),
+    Mistake("your b is not scaled: batch norm scales all of z - running_mean, b included, so "
+            "b_folded = s * (b - running_mean) + beta.",
+            _fold_mistake(b_rule=lambda s, b, beta, mean: b - s * mean + beta)),
+    Mistake("your running_mean is not scaled: batch norm scales all of z - running_mean, so "
+            "b_folded = s * (b - running_mean) + beta.",
+            _fold_mistake(b_rule=lambda s, b, beta, mean: s * b - mean + beta)),
+    Mistake("beta is left out of b_folded: eval-mode batch norm adds beta after scaling, "
+            "b_folded = s * (b - running_mean) + beta.",
+            _fold_mistake(b_rule=lambda s, b, beta, mean: s * (b - mean))),
+    Mistake("your scale has no eps: s = gamma / sqrt(running_var + eps), the same eps batch norm divides by.",
+            _fold_mistake(scale=lambda g, v, eps: g / np.sqrt(v))),
 ]
 
 
@@ -136,6 +147,11 @@ COMBINE_MISTAKES = [
             _combine_mistake(var_rule=lambda c, mu_k, M2, mu: (M2 / c).mean(axis=0))),
     Mistake("your variance divides by m - 1; batch norm's batch variance divides by m.",
             _combine_mistake(var_rule=lambda c, mu_k, M2, mu: (M2.sum(0) + (c * (mu_k - mu) ** 2).sum(0)) / (c.sum() - 1))),
+    Mistake("you use M2_k as if it were device k's variance: M2_k is its sum of squared deviations, "
+            "sum_i (z_i - mu_k)^2, already m_k times the variance. var = (sum_k M2_k + sum_k m_k (mu_k - mu)^2) / m.",
+            _combine_mistake(var_rule=lambda c, mu_k, M2, mu: (c * M2 + c * (mu_k - mu) ** 2).sum(0) / c.sum())),
+    Mistake("you return the standard deviation: return the variance, sigma^2 (no square root).",
+            _combine_mistake(var_rule=lambda c, mu_k, M2, mu: np.sqrt((M2.sum(0) + (c * (mu_k - mu) ** 2).sum(0)) / c.sum()))),
     Mistake("the spread between the devices is not weighted by their counts: sum_k m_k (mu_k - mu)^2, not sum_k (mu_k - mu)^2.",
             _combine_mistake(var_rule=lambda c, mu_k, M2, mu: (M2.sum(0) + ((mu_k - mu) ** 2).sum(0)) / c.sum())),
 ]

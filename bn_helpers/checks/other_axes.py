@@ -39,11 +39,12 @@ def _layernorm_ref(Z, gamma, beta, eps=1e-5):
     return (layernorm_forward(f(Z), f(gamma), f(beta), eps)[0],)
 
 
-def _ln(Z, g, b, eps, axis=0, ddof=0, outside=False):
+def _ln(Z, g, b, eps, axis=0, ddof=0, outside=False, affine=True):
     """Layer norm with pieces swapped out: the engine of the mistakes below."""
     Z = np.asarray(Z, dtype=float)
     mu, var = Z.mean(axis=axis, keepdims=True), Z.var(axis=axis, keepdims=True, ddof=ddof)
-    return (g * (Z - mu) / (np.sqrt(var) + eps if outside else np.sqrt(var + eps)) + b,)
+    Z_norm = (Z - mu) / (np.sqrt(var) + eps if outside else np.sqrt(var + eps))
+    return (g * Z_norm + b if affine else Z_norm,)
 
 
 LAYERNORM_MISTAKES = [
@@ -54,6 +55,9 @@ LAYERNORM_MISTAKES = [
             lambda Z, g, b, eps=1e-5: _ln(Z, g, b, eps, ddof=1)),
     Mistake("your eps is outside the square root: divide by sqrt(sigma^2 + eps).",
             lambda Z, g, b, eps=1e-5: _ln(Z, g, b, eps, outside=True)),
+    Mistake("gamma and beta are not applied: layer norm, like batch norm, returns gamma * z_norm + beta "
+            "(one gamma and one beta per unit, shape (n_l, 1)).",
+            lambda Z, g, b, eps=1e-5: _ln(Z, g, b, eps, affine=False)),
 ]
 
 
@@ -96,7 +100,7 @@ def _groupnorm_ref(X, gamma, beta, groups, eps=1e-5):
     return (groupnorm_forward(f(X), f(gamma), f(beta), groups, eps)[0],)
 
 
-def _gn(X, g, b, groups, eps, axes, interleaved=False):
+def _gn(X, g, b, groups, eps, axes, interleaved=False, ddof=0, outside=False):
     """Normalization of ``X`` viewed as (m, n_H, n_W, groups, n_C / groups) over ``axes`` of that view."""
     X = np.asarray(X, dtype=float)
     m, n_H, n_W, n_C = X.shape
@@ -104,8 +108,17 @@ def _gn(X, g, b, groups, eps, axes, interleaved=False):
         Xg = X.reshape(m, n_H, n_W, n_C // groups, groups).swapaxes(3, 4)
     else:
         Xg = X.reshape(m, n_H, n_W, groups, n_C // groups)
-    Xn = (Xg - Xg.mean(axis=axes, keepdims=True)) / np.sqrt(Xg.var(axis=axes, keepdims=True) + eps)
+    var = Xg.var(axis=axes, keepdims=True, ddof=ddof)
+    Xn = (Xg - Xg.mean(axis=axes, keepdims=True)) / (np.sqrt(var) + eps if outside else np.sqrt(var + eps))
     Xn = Xn.swapaxes(3, 4) if interleaved else Xn
+    return (g * Xn.reshape(X.shape) + b,)
+
+
+def _gn_flat_view(X, g, b, groups, eps=1e-5):
+    """PyTorch's recipe, ``X.view(m, groups, -1)``, applied to the channels-last layout: groups of positions."""
+    X = np.asarray(X, dtype=float)
+    Xg = X.reshape(X.shape[0], groups, -1)
+    Xn = (Xg - Xg.mean(axis=2, keepdims=True)) / np.sqrt(Xg.var(axis=2, keepdims=True) + eps)
     return (g * Xn.reshape(X.shape) + b,)
 
 
@@ -123,6 +136,24 @@ GROUPNORM_MISTAKES = [
             lambda X, g, b, G, eps=1e-5: _gn(X, g, b, np.shape(X)[-1], eps, axes=(1, 2, 4))),
     Mistake("your groups are ignored: all channels of an example share one mean and variance (that is groups = 1).",
             lambda X, g, b, G, eps=1e-5: _gn(X, g, b, 1, eps, axes=(1, 2, 4))),
+    Mistake("your statistics are taken over axes (1, 2, 3) of the view (m, n_H, n_W, groups, n_C // groups): over "
+            "the positions and the groups, one per channel within a group. A group's statistics are over the "
+            "positions and the channels of that group: axes (1, 2, 4).",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, G, eps, axes=(1, 2, 3))),
+    Mistake("your statistics are also taken over the examples (axes (0, 1, 2, 4)): each example has its own "
+            "statistics in group norm, over the positions and channels of a group, axes (1, 2, 4).",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, G, eps, axes=(0, 1, 2, 4))),
+    Mistake("your groups are blocks of the flattened (n_H, n_W, n_C) values, as PyTorch's `x.view(N, G, -1)` makes "
+            "them for its channels-first layout (N, C, H, W). Here channels come last: reshape to "
+            "(m, n_H, n_W, groups, n_C // groups) so that a group is a block of channels at every position.",
+            _gn_flat_view),
+    Mistake("you read `groups` as the number of channels in a group: it is the number of groups. Each group has "
+            "n_C // groups channels: reshape to (m, n_H, n_W, groups, n_C // groups).",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, np.shape(X)[-1] // G, eps, axes=(1, 2, 4))),
+    Mistake("your eps is outside the square root: divide by sqrt(sigma^2 + eps).",
+            lambda X, g, b, G, eps=1e-5: _gn(X, g, b, G, eps, axes=(1, 2, 4), outside=True)),
+    Mistake("your variance divides by its count minus 1 (ddof=1); group norm's divides by the count (np.var's "
+            "default ddof=0).", lambda X, g, b, G, eps=1e-5: _gn(X, g, b, G, eps, axes=(1, 2, 4), ddof=1)),
 ]
 
 
