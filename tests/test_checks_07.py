@@ -74,8 +74,8 @@ def test_right_implementations_pass_with_a_bound(capsys):
     checks.check_layernorm_forward(layernorm)
     checks.check_groupnorm_forward(groupnorm)
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("check_layernorm_forward: right in all 5 cases") and "< 1e-10 in float64" in out[0]
-    assert out[1].startswith("check_groupnorm_forward: right in all 6 cases") and "< 0.0001 in float32" in out[1]
+    assert out[0].startswith("check_layernorm_forward: right in all 5 cases") and "1e-10 in float64" in out[0]
+    assert out[1].startswith("check_groupnorm_forward: right in all 6 cases") and "1e-4 in float32" in out[1]
 
 
 def ln_without_gamma_beta(Z, gamma, beta, eps=1e-5):

@@ -34,7 +34,7 @@ def test_right_code_passes_with_one_line_and_a_bound(check, fn, capsys):
     check(fn)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "right in all" in out
-    assert re.search(r"Worst relative error < 1e-10 in float64", out)
+    assert re.search(r"Each case is within its bound of the reference, on the relative error: 1e-10 in float64", out)
 
 
 def fails_with(check, fn, match):
