@@ -196,3 +196,34 @@ def combine_chan_on_copies(counts, means, M2s):
 def test_07_and_08_in_other_styles(check, fn, capsys):
     check(fn)
     assert "right in all" in capsys.readouterr().out
+
+
+# --- after the check: the learner's function once it passes, the package's until then -----------------
+
+
+def test_yours_or_ours_goes_on_with_the_learners_function_once_it_passes(capsys):
+    from bn_helpers import batchnorm_backward, batchnorm_forward
+    from bn_helpers.checks import yours_or_ours
+
+    def unwritten(Z, gamma, beta, eps=1e-5):
+        raise NotImplementedError()
+
+    def wrong(Z, gamma, beta, eps=1e-5):
+        return Z, None
+
+    assert yours_or_ours(checks.check_batchnorm_forward, forward_staged, ours=batchnorm_forward) is forward_staged
+    assert yours_or_ours(checks.check_batchnorm_forward, unwritten, ours=batchnorm_forward) is batchnorm_forward
+    assert yours_or_ours(checks.check_batchnorm_forward, wrong, ours=batchnorm_forward) is batchnorm_forward
+    pair = yours_or_ours(checks.check_batchnorm_backward, forward_staged, backward_staged,
+                         ours=(batchnorm_forward, batchnorm_backward))  # fmt: skip
+    assert pair == (forward_staged, backward_staged)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "The cells below use your forward_staged: it passes its check.",
+        "The cells below use bn_helpers' batchnorm_forward: your unwritten is not written yet.",
+        "The cells below use bn_helpers' batchnorm_forward: your wrong does not pass its check yet (the check cell "
+        "above says why).",
+        "The cells below use your forward_staged and backward_staged: they pass their check.",
+    ]
+    with pytest.raises(ValueError, match="ours must have one function for each of yours"):
+        yours_or_ours(checks.check_batchnorm_backward, forward_staged, backward_staged, ours=batchnorm_forward)

@@ -10,6 +10,8 @@ what was expected and what came back, and the mistake when it recognises one
 One module per notebook holds that notebook's checks and their catalogues of
 mistakes; the core they are written on is :mod:`bn_helpers.checks.core`.
 Import a check from here: ``from bn_helpers.checks import check_batchnorm_forward``.
+After a check, :func:`yours_or_ours` lets a notebook go on with the learner's
+function once it passes, and with the package's until then.
 
 A check is a teacher, not a judge: every message it can give is produced by
 a test in ``tests/test_checks*.py`` that feeds it that mistake.
@@ -19,6 +21,7 @@ from ..gradcheck import rel_error
 from .after_training import COMBINE_MISTAKES, FOLD_MISTAKES, check_combine_statistics, check_fold_batchnorm
 from .at_test_time import EWA_MISTAKES, INFERENCE_MISTAKES, check_batchnorm_inference, check_ewa_update
 from .core import TOLERANCE, Case, Mistake
+from .fallback import yours_or_ours
 from .fitting_batch_norm import LAYER_MISTAKES, check_batchnorm_layer_forward
 from .implementing_batch_norm import (
     BACKWARD_MISTAKES,
@@ -46,6 +49,7 @@ __all__ = [
     "check_fold_batchnorm",
     "check_combine_statistics",
     "rel_error",
+    "yours_or_ours",
     # the core and the catalogues, for a new check and for the tests
     "TOLERANCE",
     "Case",
