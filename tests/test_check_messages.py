@@ -43,7 +43,23 @@ def test_ipython_shows_the_verdict_first_and_no_frame_of_the_checks():
     shown = "\n".join(err._render_traceback_())  # what IPython prints in place of a traceback
     assert re.match(r"\x1b\[0;31mAssertionError\x1b\[0m: check_batchnorm_forward: wrong result in case", shown)
     assert "bn_helpers/checks" not in shown and "Traceback" not in shown
-    assert len(shown.splitlines()) == 3  # the case, the output that differs, the likely mistake
+    lines = shown.splitlines()  # the case, the output that differs, the likely mistake, which cases fail
+    assert len(lines) == 4 and lines[3].startswith("Wrong in 6 of 7 cases; also in 'm = 2 examples'; "), lines[3]
+
+
+def forward_hard_coded_eps(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
+    return gamma * (Z - mu) / np.sqrt(var + 1e-5) + beta, None
+
+
+def test_every_case_runs_and_the_message_says_which_fail():
+    message = str(fails(checks.check_batchnorm_forward, forward_hard_coded_eps))
+    assert message.startswith("check_batchnorm_forward: wrong result in case 'eps = 0.1'.")
+    assert message.endswith("\nWrong in 1 of 7 cases; the others are right.")
+    err = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)  # raises in every case
+    assert str(err).endswith("Wrong in 4 of 4 cases; also in '5 inputs, 2 units, m = 2, sigmoid'; "
+                             "'3 inputs, 4 units, 7 examples, tanh'; 'float32, ReLU'.")
+    assert isinstance(err.__cause__, ValueError)  # the learner's own error of the first case stays attached
 
 
 def test_when_the_learners_code_raises_its_own_frames_follow_the_message():

@@ -297,7 +297,7 @@ def _matching_mistakes(mistakes, case, got_parts, wrong, build=None):
 
 def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, build=None, diagnose=None, hints=(),
         shapes=BATCH_NORM_SHAPES):
-    """The common loop: every case against the reference; stop at the first failure with the best message.
+    """The common loop: every case against the reference; the first failing case in full, and which others fail.
 
     ``reference`` and each mistake take the case's arguments and return the
     expected outputs as a tuple, in the order of ``names``; ``select`` turns
@@ -308,23 +308,40 @@ def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, bu
     not a wrong implementation of the reference alone (e.g. a backward pass
     that unpacks its own forward pass's cache in another order); ``hints`` and
     ``shapes`` go to the call of the learner's function (see :func:`_call`).
+    Every case runs, also after one fails: the message ends by saying in which
+    of them the function is wrong.
     """
     __tracebackhide__ = True
     arg_names = list(inspect.signature(reference).parameters)
+    first, wrong = None, []  # the first failure (an AssertionError), and the names of every failing case
     for case in cases:
-        expected = reference(*case.args, **case.kwargs)
-        got = select(_call(fn, case, title, arg_names, hints, shapes))
-        tol = case.tol or TOLERANCE[case.dtype]
-        problems = [(i, p) for i, p in enumerate(_compare(n, e, g, tol) for n, e, g in zip(names, expected, got)) if p]
-        if problems:
-            named = _matching_mistakes(mistakes, case, got, [i for i, _ in problems], build)
-            named += diagnose(case, got) if diagnose else []
-            problems = [p for _, p in problems]
-            lines = [f"{title}: wrong result in case '{case.name}'.", *problems]
-            if named:
-                lines += [f"Likely mistake: {message}" for message in named]
-            raise AssertionError("\n".join(lines))
-    print(f"{title}: right in all {len(cases)} cases ({'; '.join(c.name for c in cases)}). {bounds_met(cases)}")
+        try:
+            _judge(title, fn, reference, case, mistakes, names, select, build, diagnose, arg_names, hints, shapes)
+        except AssertionError as err:
+            first = first or err
+            wrong.append(case.name)
+    if first is None:
+        print(f"{title}: right in all {len(cases)} cases ({'; '.join(c.name for c in cases)}). {bounds_met(cases)}")
+        return
+    others = [f"'{name}'" for name in wrong[1:]]
+    summary = (f"Wrong in {len(wrong)} of {len(cases)} cases" + (f"; also in {'; '.join(others)}." if others else
+               "; the others are right."))  # fmt: skip
+    raise AssertionError(f"{first}\n{summary}") from first.__cause__
+
+
+def _judge(title, fn, reference, case, mistakes, names, select, build, diagnose, arg_names, hints, shapes):
+    """One case: nothing if the learner's function is right on it, else ``AssertionError`` with what differs."""
+    __tracebackhide__ = True
+    expected = reference(*case.args, **case.kwargs)
+    got = select(_call(fn, case, title, arg_names, hints, shapes))
+    tol = case.tol or TOLERANCE[case.dtype]
+    problems = [(i, p) for i, p in enumerate(_compare(n, e, g, tol) for n, e, g in zip(names, expected, got)) if p]
+    if problems:
+        named = _matching_mistakes(mistakes, case, got, [i for i, _ in problems], build)
+        named += diagnose(case, got) if diagnose else []
+        lines = [f"{title}: wrong result in case '{case.name}'.", *(p for _, p in problems)]
+        lines += [f"Likely mistake: {message}" for message in named]
+        raise AssertionError("\n".join(lines))
 
 
 def _bound(x):
