@@ -129,8 +129,10 @@ def test_an_unwritten_function_is_named_as_unwritten():
                                                   r"\(it raises NotImplementedError\)\. Write it in place of "
                                                   r"`raise NotImplementedError\(\)`"):  # fmt: skip
         checks.check_batchnorm_backward(right_forward, batchnorm_backward)
-    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_backward: batchnorm_forward is not written yet"):
-        checks.check_batchnorm_backward(batchnorm_forward, batchnorm_backward)
+    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_backward: batchnorm_backward is not written yet"):
+        checks.check_batchnorm_backward(batchnorm_forward, batchnorm_backward)  # the forward's own check names it
+    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_forward: batchnorm_forward is not written yet"):
+        checks.check_batchnorm_forward(batchnorm_forward)
 
 
 # --- near misses show the digits that differ ----------------------------------------------------

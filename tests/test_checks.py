@@ -441,9 +441,19 @@ def test_backward_mistakes_are_named(fn, match):
     fails_with(checks.check_batchnorm_backward, forward, fn, match=match)
 
 
-def test_backward_asks_for_a_right_forward_first():
-    fails_with(checks.check_batchnorm_backward, forward_swapped, backward,
-               match=r"uses your batchnorm_forward's cache(.|\n)*Fix it first(.|\n)*gamma and beta are swapped")  # fmt: skip
+def test_one_mistake_costs_one_exercise_a_wrong_forward_does_not_fail_a_right_backward(capsys):
+    def forward_unwritten(Z, gamma, beta, eps=1e-5):
+        raise NotImplementedError()
+
+    for wrong_forward in (forward_swapped, forward_unwritten):
+        checks.check_batchnorm_backward(wrong_forward, backward)  # judged with the cache exercise 1 prescribes
+        right, note = capsys.readouterr().out.splitlines()
+        assert right.startswith("check_batchnorm_backward: right in all 4 cases")
+        assert note == (f"Your {wrong_forward.__name__} does not pass its check yet, so your backward was given the "
+                        f"cache exercise 1 asks for, (Z_norm, var, gamma, eps), computed by bn_helpers.")  # fmt: skip
+    message = fails_with(checks.check_batchnorm_backward, forward_swapped, backward_no_sigma_term,
+                         match=r"Likely mistake: your dZ has the term through mu but not the one through sigma")
+    assert message.endswith("was given the cache exercise 1 asks for, (Z_norm, var, gamma, eps), computed by bn_helpers.")
 
 
 # inference

@@ -149,3 +149,37 @@ def test_a_student_copy_fails_only_in_exercise_and_check_cells_with_not_implemen
     for i, grade_id, ename in failures:
         assert grade_id is not None, f"cell {i} is no exercise or check, and failed with {ename}"
         assert ename == "NotImplementedError", f"cell {i} ({grade_id}) failed with {ename}"
+
+
+WRONG_FORWARD = '''def batchnorm_forward(Z, gamma, beta, eps=1e-5):
+    mu = Z.mean(axis=1, keepdims=True)
+    var = Z.var(axis=1, keepdims=True)
+    Z_norm = (Z - mu) / (np.sqrt(var) + eps)  # eps outside the root
+    return gamma * Z_norm + beta, (Z_norm, var, gamma, eps)
+'''
+
+
+def test_nbgrader_one_mistake_costs_one_exercise(tmp_path):
+    """02 submitted with a wrong forward pass and a right backward pass: 0 for the forward, full marks for the backward."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    name = "02_implementing_batch_norm.ipynb"
+    (tmp_path / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path)!r}\n"
+                                                 "c.CourseDirectory.course_id = 'batchnorm'\nc.Execute.timeout = 300\n")  # fmt: skip
+    for sub in ("source", "submitted/learner"):
+        (tmp_path / sub / "course").mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / name, tmp_path / "source" / "course" / name)
+    nb = json.loads((ROOT / "notebooks" / name).read_text())
+    (cell,) = [c for c in nbgrader_cells(nb) if c["metadata"]["nbgrader"].get("grade_id") == "batchnorm_forward"]
+    cell["source"] = WRONG_FORWARD.splitlines(keepends=True)
+    (tmp_path / "submitted" / "learner" / "course" / name).write_text(json.dumps(nb))
+    for command in (["generate_assignment", "course", "--force"], ["autograde", "course", "--force", "--create"]):
+        result = subprocess.run([str(BIN / "nbgrader"), *command], cwd=tmp_path, capture_output=True, text=True,
+                                timeout=600, env=env)  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        grade = {g: gb.find_grade(g, name[:-6], "course", "learner") for g in ("check_batchnorm_forward", "check_batchnorm_backward")}  # noqa: E501
+        points = {g: (x.score, x.max_score) for g, x in grade.items()}
+    assert points["check_batchnorm_forward"][0] == 0
+    assert points["check_batchnorm_backward"][0] == points["check_batchnorm_backward"][1] > 0
