@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .checks.core import PLAIN, RED, Score
+
 
 class Statement(NamedTuple):
     text: str
@@ -104,26 +106,28 @@ def _check_key(key):
 
 
 def check_prediction(key, prediction, observed=None):
-    """Say whether the learner's ``prediction`` for question ``key`` held, and why.
+    """Say whether the learner's ``prediction`` for question ``key`` held, and why; 1 point if it did, else 0.
 
-    Prints the explanation when it held (and returns nothing, so a cell
-    that ends with the call shows only that line); raises
-    ``AssertionError`` with the explanation when it did not (so a grading run
-    scores the cell 0), and when no prediction was recorded (``None``, ``...``
-    or an empty string), without the explanation. ``observed`` is what the
-    experiment measured, for a question whose answer the experiment decides.
+    Prints the explanation when it held; when it did not, says so in red and
+    gives the answer with the explanation; when no prediction was recorded
+    (``None``, ``...`` or an empty string), or it is not one of the choices,
+    says what to write, without the explanation. Never raises for the
+    learner's answer, so Run All goes on: a wrong guess is a normal outcome of
+    predicting. Returns a :class:`~bn_helpers.checks.Score` (the grade cell's
+    value, which nbgrader reads). ``observed`` is what the experiment measured,
+    for a question whose answer the experiment decides.
     """
     q = _check_key(key)
-    if prediction is None or prediction is ... or (isinstance(prediction, str) and not prediction.strip()):
-        raise AssertionError("No prediction recorded yet: write your answer in the cell above the experiment, "
-                             "run it, then run the experiment and this cell.")  # fmt: skip
     truth = q.answer if q.answer is not None else observed
     if truth is None:
         raise ValueError(f"question {key!r} is decided by the experiment: pass observed=<what it measured>")
+    if prediction is None or prediction is ... or (isinstance(prediction, str) and not prediction.strip()):
+        return _scored(False, "unwritten", "No prediction recorded yet: write your answer in the cell above the "
+                                           "experiment, run it, then run the experiment and this cell.")  # fmt: skip
     if q.choices is not None:
         letter = str(prediction).strip().lower().strip("()")
         if letter not in q.choices:
-            raise AssertionError(f"Answer with one of the letters {', '.join(q.choices)}; got {prediction!r}.")
+            return _scored(False, "wrong", f"Answer with one of the letters {', '.join(q.choices)}; got {prediction!r}.")
         held = letter == str(truth).lower()
         said = f"({letter}) {q.choices[letter]}"
         right = f"({str(truth).lower()}) {q.choices[str(truth).lower()]}"
@@ -131,12 +135,18 @@ def check_prediction(key, prediction, observed=None):
         try:
             value = float(prediction)
         except (TypeError, ValueError):
-            raise AssertionError(f"Answer with a number; got {prediction!r}.") from None
+            return _scored(False, "wrong", f"Answer with a number; got {prediction!r}.")
         held = abs(value - float(truth)) <= q.tolerance
         said, right = f"{value:g}", f"{float(truth):.3g} (within {q.tolerance:g})"
     if not held:
-        raise AssertionError(f"Your prediction {said} did not hold: the answer is {right}. {q.why}")
-    print(f"Your prediction {said} held. {q.why}")
+        return _scored(False, "wrong", f"Your prediction {said} did not hold: the answer is {right}.", q.why)
+    return _scored(True, "right", f"Your prediction {said} held.", q.why)
+
+
+def _scored(held, status, verdict, why=""):
+    """Print the verdict (red when the point is lost) and return the question's score: 1 point, or 0."""
+    print((verdict if held else f"{RED}{verdict}{PLAIN}") + (f" {why}" if why else ""))
+    return Score(1 if held else 0, 1, status)
 
 
 # --- 07: normalizing along other axes ---------------------------------------------------

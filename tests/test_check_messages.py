@@ -1,7 +1,9 @@
 """What a learner reads when a check fails: the message first, briefly, in words, with the learner's own frames only.
 
 Each wrong function below is written the way a learner might write it; the
-tests read the message as the learner sees it, in IPython as well.
+tests read the message as the learner sees it, in IPython as well. A check
+never raises for the learner's code: it prints its verdict and returns the
+points earned.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from bn_helpers import activation_forward, batchnorm_forward, checks
 
 
 def fails(check, *fns):
-    with pytest.raises(AssertionError) as info:
-        check(*fns)
-    return info.value
+    """What a failing check prints (colours removed), after checking that it scored less than full marks."""
+    score, said = checks.verdict(check, *fns)
+    assert score.status == "wrong" and score < score.of, said
+    return said
 
 
 def right_forward(Z, gamma, beta, eps=1e-5):
@@ -38,13 +41,11 @@ def forward_eps_outside(Z, gamma, beta, eps=1e-5):
     return gamma * (Z - mu) / (np.sqrt(var) + eps) + beta, None
 
 
-def test_ipython_shows_the_verdict_first_and_no_frame_of_the_checks():
-    err = fails(checks.check_batchnorm_forward, forward_eps_outside)
-    shown = "\n".join(err._render_traceback_())  # what IPython prints in place of a traceback
-    assert re.match(r"\x1b\[0;31mAssertionError\x1b\[0m: check_batchnorm_forward: wrong result in case", shown)
-    assert "bn_helpers/checks" not in shown and "Traceback" not in shown
-    lines = shown.splitlines()  # the case, the output that differs, the likely mistake, which cases fail
-    assert len(lines) == 4 and lines[3].startswith("Wrong in 6 of 7 cases; also in 'm = 2 examples'; "), lines[3]
+def test_the_verdict_comes_first_with_no_frame_of_the_checks():
+    lines = fails(checks.check_batchnorm_forward, forward_eps_outside).splitlines()
+    # the case, the output that differs, the likely mistake, which cases fail
+    assert lines[0].startswith("check_batchnorm_forward: wrong result in case") and len(lines) == 4
+    assert lines[3].startswith("Wrong in 6 of 7 cases; also in 'm = 2 examples'; "), lines[3]
 
 
 def forward_hard_coded_eps(Z, gamma, beta, eps=1e-5):
@@ -52,20 +53,18 @@ def forward_hard_coded_eps(Z, gamma, beta, eps=1e-5):
     return gamma * (Z - mu) / np.sqrt(var + 1e-5) + beta, None
 
 
-def test_every_case_runs_and_the_message_says_which_fail():
-    message = str(fails(checks.check_batchnorm_forward, forward_hard_coded_eps))
-    assert message.startswith("check_batchnorm_forward: wrong result in case 'eps = 0.1'.")
-    assert message.endswith("\nWrong in 1 of 7 cases; the others are right.")
-    err = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)  # raises in every case
-    assert str(err).endswith("Wrong in 4 of 4 cases; also in '5 inputs, 2 units, m = 2, sigmoid'; "
-                             "'3 inputs, 4 units, 7 examples, tanh'; 'float32, ReLU'.")
-    assert isinstance(err.__cause__, ValueError)  # the learner's own error of the first case stays attached
+def test_every_case_runs_and_the_score_is_the_share_of_cases_right():
+    score, said = checks.verdict(checks.check_batchnorm_forward, forward_hard_coded_eps)
+    assert said.startswith("check_batchnorm_forward: wrong result in case 'eps = 0.1'.")
+    assert said.endswith("\nWrong in 1 of 7 cases; the others are right.\n")
+    assert (score, score.of) == (round(2 * 6 / 7, 2), 2) and repr(score) == "1.71"  # the text nbgrader reads
+    said = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)  # raises in every case
+    assert "Wrong in 4 of 4 cases; also in '5 inputs, 2 units, m = 2, sigmoid'; " in said
 
 
 def test_when_the_learners_code_raises_its_own_frames_follow_the_message():
-    err = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)
-    shown = "\n".join(err._render_traceback_())
-    first, rest = shown.split("\n", 1)
+    said = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)
+    first, rest = said.split("\n", 1)
     assert "check_batchnorm_layer_forward: case '4 inputs, 3 units, 6 examples, ReLU': your function raised " \
            "ValueError" in first  # fmt: skip
     assert "Did a tuple reach the activation? batchnorm_forward returns (Z_tilde, cache): unpack it" in first
@@ -73,15 +72,18 @@ def test_when_the_learners_code_raises_its_own_frames_follow_the_message():
     assert "bn_helpers/checks" not in rest  # the learner's frames and the library they called, not the checker
 
 
-def test_an_interactive_shell_prints_the_brief_form(capsys):
+def test_an_interactive_shell_shows_the_message_and_the_points_and_goes_on(capsys):
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
     shell.user_ns.update(checks=checks, forward_eps_outside=forward_eps_outside)
-    shell.run_cell("checks.check_batchnorm_forward(forward_eps_outside)")
+    result = shell.run_cell("checks.check_batchnorm_forward(forward_eps_outside)")
+    assert result.success and result.result.status == "wrong"  # no exception: Run All goes on
     out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
-    assert out.startswith("AssertionError: check_batchnorm_forward: wrong result in case"), out
-    assert "core.py" not in out and "implementing_batch_norm.py" not in out
+    assert out.startswith("check_batchnorm_forward: wrong result in case"), out
+    assert "Traceback" not in out and "core.py" not in out
+    markdown = shell.display_formatter.format(result.result)[0]["text/markdown"]
+    assert markdown == "**0.29 of 2 points**"
 
 
 # --- an output of the wrong kind, said in words --------------------------------------------
@@ -112,34 +114,34 @@ def inference_forgets_return(Z, gamma, beta, running_mean, running_var, eps=1e-5
      r"Z_tilde: expected an array of shape \(3, 5\), got None\. Does your function end with `return \.\.\.`\?"),
 ])  # fmt: skip
 def test_an_output_of_the_wrong_kind_is_said_in_words(check, fn, match):
-    assert re.search(match, str(fails(check, fn))), str(fails(check, fn))
+    said = fails(check, fn)
+    assert re.search(match, said), said
 
 
 # --- an unfinished exercise says it is unfinished ----------------------------------------------
 
 
-def test_an_unwritten_function_is_named_as_unwritten():
+def test_an_unwritten_function_is_named_as_unwritten_and_scores_zero():
     def batchnorm_backward(dZ_tilde, cache):
         raise NotImplementedError()
 
     def batchnorm_forward(Z, gamma, beta, eps=1e-5):
         raise NotImplementedError()
 
-    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_backward: batchnorm_backward is not written yet "
-                                                  r"\(it raises NotImplementedError\)\. Write it in place of "
-                                                  r"`raise NotImplementedError\(\)`"):  # fmt: skip
-        checks.check_batchnorm_backward(right_forward, batchnorm_backward)
-    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_backward: batchnorm_backward is not written yet"):
-        checks.check_batchnorm_backward(batchnorm_forward, batchnorm_backward)  # the forward's own check names it
-    with pytest.raises(NotImplementedError, match=r"^check_batchnorm_forward: batchnorm_forward is not written yet"):
-        checks.check_batchnorm_forward(batchnorm_forward)
+    for check, fns, name in [(checks.check_batchnorm_backward, (right_forward, batchnorm_backward), "batchnorm_backward"),
+                             (checks.check_batchnorm_backward, (batchnorm_forward, batchnorm_backward), "batchnorm_backward"),
+                             (checks.check_batchnorm_forward, (batchnorm_forward,), "batchnorm_forward")]:  # fmt: skip
+        score, said = checks.verdict(check, *fns)
+        assert (score, score.status) == (0, "unwritten")
+        assert said == (f"{check.__name__}: {name} is not written yet (it raises NotImplementedError). Write it in "
+                        f"place of `raise NotImplementedError()`, run its cell, then run this one again.\n")  # fmt: skip
 
 
 # --- near misses show the digits that differ ----------------------------------------------------
 
 
 def test_a_near_miss_shows_where_the_digits_differ():
-    message = str(fails(checks.check_batchnorm_forward, forward_eps_outside))
+    message = fails(checks.check_batchnorm_forward, forward_eps_outside)
     line = next(line for line in message.splitlines() if line.startswith("Z_tilde:"))
     shown = re.findall(r"\[[^\]]*\]", line)
     assert shown[0] == shown[1]  # equal to the four digits of the usual display ...
@@ -180,6 +182,6 @@ def gn_without_keepdims(X, gamma, beta, groups, eps=1e-5):
      r"\(m, n_H, n_W, groups, n_C // groups\)"),
 ])  # fmt: skip
 def test_numpys_errors_get_the_hint_of_their_check(check, fn, match):
-    message = str(fails(check, fn))
+    message = fails(check, fn)
     assert re.search(match, message), message
     assert "a per-unit (or per-feature) statistic has shape (n, 1)" not in message  # batch norm's hint is not theirs

@@ -1,8 +1,9 @@
-"""Inline questions: a prediction held, did not hold, or was never given."""
+"""Inline questions: a prediction held, did not hold, or was never given; each scores its point or 0, and never raises."""
 
 import pytest
 
 from bn_helpers import quiz
+from bn_helpers.checks import verdict
 from bn_helpers.quiz import Prediction, check_prediction
 
 
@@ -13,39 +14,40 @@ def questions(monkeypatch):
     monkeypatch.setitem(quiz.PREDICTIONS, "t-observed", Prediction({"a": "one", "b": "two"}, None, "Measured."))
 
 
-def test_a_held_prediction_prints_why(questions, capsys):
-    assert check_prediction("t-choice", " (B) ") is None  # a cell ending with the call shows no Out[]
-    assert capsys.readouterr().out == "Your prediction (b) slower held. Because.\n"
-    check_prediction("t-number", 2.2)
-    assert capsys.readouterr().out == "Your prediction 2.2 held. Twice.\n"
+def ask(key, prediction, **observed):
+    return verdict(lambda p: check_prediction(key, p, **observed), prediction)
 
 
-def test_a_wrong_prediction_fails_with_the_answer(questions):
-    with pytest.raises(AssertionError, match=r"\(a\) faster did not hold: the answer is \(b\) slower. Because."):
-        check_prediction("t-choice", "a")
-    with pytest.raises(AssertionError, match=r"did not hold: the answer is 2 \(within 0.25\)"):
-        check_prediction("t-number", 2.3)
+def test_a_held_prediction_prints_why_and_scores_its_point(questions):
+    assert ask("t-choice", " (B) ") == (1, "Your prediction (b) slower held. Because.\n")
+    score, said = ask("t-number", 2.2)
+    assert (score, score.of, score.status, said) == (1, 1, "right", "Your prediction 2.2 held. Twice.\n")
+
+
+def test_a_wrong_prediction_scores_zero_with_the_answer_and_does_not_stop_the_notebook(questions):
+    score, said = ask("t-choice", "a")
+    assert (score, score.status) == (0, "wrong")
+    assert said == "Your prediction (a) faster did not hold: the answer is (b) slower. Because.\n"
+    assert ask("t-number", 2.3)[1] == "Your prediction 2.3 did not hold: the answer is 2 (within 0.25). Twice.\n"
 
 
 @pytest.mark.parametrize("missing", [None, ..., "", "  "])
-def test_no_prediction_gives_no_explanation(questions, missing):
-    with pytest.raises(AssertionError, match="No prediction recorded") as err:
-        check_prediction("t-choice", missing)
-    assert "Because" not in str(err.value)
+def test_no_prediction_scores_zero_and_gives_no_explanation(questions, missing):
+    score, said = ask("t-choice", missing)
+    assert (score, score.status) == (0, "unwritten")
+    assert said.startswith("No prediction recorded yet") and "Because" not in said
 
 
 def test_the_experiment_decides(questions):
-    check_prediction("t-observed", "b", observed="b")
-    with pytest.raises(AssertionError, match="the answer is \\(a\\) one"):
-        check_prediction("t-observed", "b", observed="a")
-    with pytest.raises(ValueError, match="observed"):
+    assert ask("t-observed", "b", observed="b")[0] == 1
+    score, said = ask("t-observed", "b", observed="a")
+    assert score == 0 and "the answer is (a) one" in said
+    with pytest.raises(ValueError, match="observed"):  # the notebook's own mistake, not the learner's: it raises
         check_prediction("t-observed", "b")
 
 
 def test_bad_answers_and_keys(questions):
-    with pytest.raises(AssertionError, match="one of the letters a, b"):
-        check_prediction("t-choice", "c")
-    with pytest.raises(AssertionError, match="a number"):
-        check_prediction("t-number", "two")
+    assert ask("t-choice", "c") == (0, "Answer with one of the letters a, b; got 'c'.\n")
+    assert ask("t-number", "two") == (0, "Answer with a number; got 'two'.\n")
     with pytest.raises(ValueError, match="key must name an inline question"):
         check_prediction("nope", "a")

@@ -8,6 +8,10 @@ preprocessors that ``nbgrader generate_assignment`` runs on each notebook,
 through nbconvert, without nbgrader's database or a JupyterHub:
 
 - ``ClearSolutions``: each solution region becomes ``raise NotImplementedError()``;
+- ``RunAllGoesOn`` (ours): in an answer cell, where that line would stand at the
+  top level (an inline question's ``prediction_x = None`` and its answer), it
+  is dropped, so Run All goes on; inside a function it stays, and the
+  function's check says the exercise is not written yet;
 - ``ClearOutput``: no stored outputs (and no execution counts);
 - ``LockCells``: grade cells cannot be edited or deleted in a front end;
 - ``ComputeChecksums`` and ``CheckCellMetadata``: nbgrader's bookkeeping and its
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
+from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, ClearSolutions, ComputeChecksums, LockCells
 from traitlets.config import Config
 
@@ -36,9 +41,10 @@ SOURCE, TARGET = ROOT / "notebooks", ROOT / "exercises"
 HEADER = """# {title} (exercises)
 
 This is the learner's copy of [`notebooks/{name}`](../notebooks/{name}): every exercise is blank
-(`raise NotImplementedError()`), and its check cell below it fails until you write it. Fill in
+(`raise NotImplementedError()`), and its check cell below it scores 0 until you write it. Fill in
 each function between the comments, run the cell, then run the check: it says what is right, or
-what is wrong and often why. The solutions are in `notebooks/{name}`.
+what is wrong and often why, and its value is the points earned. Run All goes to the end either way.
+The solutions are in `notebooks/{name}`.
 """
 
 
@@ -57,12 +63,26 @@ def _as_a_copy(source: str, name: str) -> str:
     return SOLUTIONS_SENTENCE.sub(say, source)
 
 
+class RunAllGoesOn(Preprocessor):
+    """Drop nbgrader's stub where it would stop Run All: ``raise NotImplementedError()`` at a cell's top level.
+
+    An inline question's answer cell keeps its ``prediction_x = None`` line, and
+    the check after the experiment scores an unanswered question 0 and says so.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            lines = cell.source.split("\n")
+            cell.source = "\n".join(line for line in lines if line != "raise NotImplementedError()")
+        return cell, resources
+
+
 def student_copy(path: Path) -> str:
     """The student version of one course notebook, as the text of an .ipynb file."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)  # no stored widget state: the copy has no outputs to show it
     exporter = NotebookExporter(config=Config())
-    for pre in (ClearSolutions, ClearOutput, LockCells, ComputeChecksums, CheckCellMetadata):
+    for pre in (ClearSolutions, RunAllGoesOn, ClearOutput, LockCells, ComputeChecksums, CheckCellMetadata):
         exporter.register_preprocessor(pre(), enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"unique_key": path.stem})
     nb = nbformat.reads(body, as_version=4)

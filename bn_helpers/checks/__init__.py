@@ -2,10 +2,16 @@
 
 Each ``check_<name>(fn)`` calls the learner's ``fn`` on a few cases chosen to
 expose common mistakes and compares what it returns with the reference
-implementation in ``bn_helpers``. Right, it prints one line with a bound on
-the worst relative error; wrong, it raises ``AssertionError`` with the case,
-what was expected and what came back, and the mistake when it recognises one
-(:mod:`bn_helpers.checks.core` says how).
+implementation in ``bn_helpers``. Right, it prints one line with the bound
+every case met; wrong, it prints the first failing case, what was expected and
+what came back, the mistake when it recognises one, and in which other cases
+it is wrong (:mod:`bn_helpers.checks.core` says how). Either way it returns
+the points earned (a :class:`Score`: its share of the check's ``points`` by
+the cases passed, 0 for a function not written yet), which is the value
+nbgrader reads from the grade cell, and it never raises for the learner's
+code, so Run All goes on. ``check.__wrapped__`` raises instead, for code that
+needs the verdict as an exception; :func:`verdict` returns the score and the
+printed text.
 
 One module per notebook holds that notebook's checks and their catalogues of
 mistakes; the core they are written on is :mod:`bn_helpers.checks.core`.
@@ -20,7 +26,7 @@ a test in ``tests/test_checks*.py`` that feeds it that mistake.
 from ..gradcheck import rel_error
 from .after_training import COMBINE_MISTAKES, FOLD_MISTAKES, check_combine_statistics, check_fold_batchnorm
 from .at_test_time import EWA_MISTAKES, INFERENCE_MISTAKES, check_batchnorm_inference, check_ewa_update
-from .core import TOLERANCE, Case, Mistake
+from .core import TOLERANCE, Case, Mistake, Score, verdict
 from .fallback import yours_or_ours
 from .fitting_batch_norm import LAYER_MISTAKES, check_batchnorm_layer_forward
 from .implementing_batch_norm import (
@@ -50,6 +56,8 @@ __all__ = [
     "check_combine_statistics",
     "rel_error",
     "yours_or_ours",
+    "verdict",
+    "Score",
     # the core and the catalogues, for a new check and for the tests
     "TOLERANCE",
     "Case",

@@ -83,7 +83,7 @@ FOLD_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_fold_batchnorm(fn):
     """Check ``fn(W, b, gamma, beta, running_mean, running_var, eps=1e-5) -> (W_folded, b_folded)``.
 
@@ -157,7 +157,7 @@ COMBINE_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=3)
 def check_combine_statistics(fn):
     """Check ``fn(counts, means, M2s) -> (mu, var)``: the whole batch's statistics from each device's.
 

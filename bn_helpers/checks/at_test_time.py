@@ -62,7 +62,7 @@ INFERENCE_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_batchnorm_inference(fn):
     """Check ``fn(Z, gamma, beta, running_mean, running_var, eps=1e-5) -> Z_tilde`` against ``batchnorm_inference``.
 
@@ -101,7 +101,7 @@ EWA_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=1)
 def check_ewa_update(fn):
     """Check ``fn(average, value, beta=0.9) -> new average`` (numbers or arrays of one shape) against ``ewa_update``."""
     need_function(fn, "check_ewa_update", "check_ewa_update(ewa_update)")

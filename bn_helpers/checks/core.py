@@ -32,8 +32,10 @@ import functools
 import inspect
 import io
 import itertools
+import re
 import traceback
 import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -314,19 +316,25 @@ def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, bu
     __tracebackhide__ = True
     arg_names = list(inspect.signature(reference).parameters)
     first, wrong = None, []  # the first failure (an AssertionError), and the names of every failing case
-    for case in cases:
-        try:
-            _judge(title, fn, reference, case, mistakes, names, select, build, diagnose, arg_names, hints, shapes)
-        except AssertionError as err:
-            first = first or err
-            wrong.append(case.name)
+    with warnings.catch_warnings(record=True) as caught:  # the learner's warnings: said in words, kept off stderr
+        warnings.simplefilter("always")
+        for case in cases:
+            try:
+                _judge(title, fn, reference, case, mistakes, names, select, build, diagnose, arg_names, hints, shapes)
+            except AssertionError as err:
+                first = first or err
+                wrong.append(case.name)
+    warned = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     if first is None:
         print(f"{title}: right in all {len(cases)} cases ({'; '.join(c.name for c in cases)}). {bounds_met(cases)}")
+        print("".join(f"Your code also warned: {w}\n" for w in warned), end="")
         return
     others = [f"'{name}'" for name in wrong[1:]]
     summary = (f"Wrong in {len(wrong)} of {len(cases)} cases" + (f"; also in {'; '.join(others)}." if others else
                "; the others are right."))  # fmt: skip
-    raise AssertionError(f"{first}\n{summary}") from first.__cause__
+    failed = AssertionError("\n".join([f"{first}", summary, *(f"Your code warned: {w}" for w in warned)]))
+    failed.passed, failed.total = len(cases) - len(wrong), len(cases)  # for partial credit
+    raise failed from first.__cause__
 
 
 def _judge(title, fn, reference, case, mistakes, names, select, build, diagnose, arg_names, hints, shapes):
@@ -385,55 +393,95 @@ def _innermost_name(tb):
     return tb.tb_frame.f_code.co_name if tb is not None else None
 
 
+RED, PLAIN = "\x1b[0;31m", "\x1b[0m"  # a failing check's first line stands out in a notebook
+
+
 def _brief(err, cause=None):
-    """How IPython shows a check's verdict (its ``_render_traceback_``): the learner's own traceback, then the message.
+    """A failing check's verdict as the learner reads it: the message, then where their own code raised, if it did.
 
     No frame of the checks is shown: the learner reads the verdict, and, when
     their code raised, where in their code it did.
     """
-    lines = [f"\x1b[0;31m{type(err).__name__}\x1b[0m: {err}"]
+    first, *rest = str(err).split("\n")
+    lines = [f"{RED}{first}{PLAIN}", *rest]
     if cause is not None:
         where = "".join(traceback.format_exception(type(cause), cause, cause.__traceback__)).rstrip("\n")
         lines += ["", f"Where your code raised {type(cause).__name__}:", where]
     return lines
 
 
-def learner_facing(check):
-    """Make ``check`` say its verdict first: the message, and the learner's own frames, no traceback through the checks.
+class Score(float):
+    """The points a check gives: a number to nbgrader, "2 of 2 points" to a reader.
 
-    A failing check's ``AssertionError`` (or a ``TypeError`` about what it was
-    given, or the ``NotImplementedError`` of a function not written yet, which
-    then says so by name) is raised afresh from this wrapper, the same type
-    with the same message. In IPython it shows as the message alone, after the
-    learner's own frames when their code raised (``_render_traceback_``, which
-    IPython uses in place of its traceback); pytest hides the wrapper's frame
-    (``__tracebackhide__``).
+    nbgrader reads a grade cell's value as its text (``2``, ``1.43``) and
+    gives that many points (see ``../shared/notes``: 0 scores 0); Jupyter
+    shows the Markdown form. ``of``: the check's points; ``status``: "right",
+    "wrong" or "unwritten".
     """
 
-    @functools.wraps(check)
+    def __new__(cls, earned, of, status):
+        score = super().__new__(cls, round(earned, 2))
+        score.of, score.status = of, status
+        return score
+
+    def __repr__(self):
+        return f"{float(self):g}"
+
+    def _repr_markdown_(self):
+        return f"**{float(self):g} of {self.of:g} point{'' if self.of == 1 else 's'}**"
+
+
+def learner_facing(points):
+    """A check worth ``points`` (``check.points``, the one number its grade cell's points must equal).
+
+    See :func:`_graded` for what the learner sees.
+    """
+    return functools.partial(_graded, points=points)
+
+
+def _graded(check, points):
+    """Make ``check`` a cell's verdict: a message to read, and the points earned as the cell's value; it never raises.
+
+    Right: the check's line, and ``Score(points)``. Wrong (``AssertionError``,
+    or a ``TypeError`` about what it was given): the message, its first line
+    in red, with the learner's own frames when their code raised (no frame of
+    the checks), and a share of the points by the cases passed. Not written
+    yet (``NotImplementedError``): says so by name, 0 points. So Run All goes
+    on past an unfinished exercise, and nbgrader reads partial credit from the
+    value. ``wrapper.__wrapped__`` is the check that raises, for code that
+    needs the verdict as an exception.
+    """
+
     def wrapper(*args, **kwargs):
-        __tracebackhide__ = True
         try:
-            return check(*args, **kwargs)
+            check(*args, **kwargs)
         except NotImplementedError as err:
             names = [getattr(a, "__name__", "") for a in args if callable(a)]
-            raised_in = getattr(err, "unwritten", None) or _innermost_name(err.__traceback__)
+            raised_in = _innermost_name(err.__traceback__)
             name = raised_in if raised_in in names else " or ".join(n for n in names if n) or "your function"
-            unwritten = NotImplementedError(f"{check.__name__}: {name} is not written yet (it raises "
-                                            f"NotImplementedError). Write it in place of `raise NotImplementedError()`, "
-                                            f"run its cell, then run this one again.")  # fmt: skip
-            unwritten.unwritten = name  # for a check that runs another first (02's backward runs the forward's)
-            unwritten._render_traceback_ = functools.partial(_brief, unwritten)
-            raise unwritten from None
+            print(f"{RED}{check.__name__}: {name} is not written yet{PLAIN} (it raises NotImplementedError). Write it "
+                  f"in place of `raise NotImplementedError()`, run its cell, then run this one again.")  # fmt: skip
+            return Score(0, points, "unwritten")
         except (AssertionError, TypeError) as err:
             cause = err.__cause__
             if cause is not None:
                 cause = cause.with_traceback(_learners_frames(cause.__traceback__))
-            verdict = type(err)(*err.args)
-            verdict._render_traceback_ = functools.partial(_brief, verdict, cause)
-            raise verdict from cause
+            print("\n".join(_brief(err, cause)))
+            passed, total = getattr(err, "passed", 0), getattr(err, "total", 1)
+            return Score(points * passed / total, points, "wrong")
+        return Score(points, points, "right")
 
+    functools.update_wrapper(wrapper, check)
+    wrapper.points = points
     return wrapper
+
+
+def verdict(check, *fns):
+    """Run ``check(*fns)`` and return its :class:`Score` and what it printed (colours removed): for scripts and tests."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        score = check(*fns)
+    return score, re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
 
 
 def need_function(fn, what, example):

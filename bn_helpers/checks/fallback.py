@@ -32,16 +32,15 @@ def yours_or_ours(check, *yours, ours):
         raise TypeError("yours_or_ours takes functions, e.g. yours_or_ours(check_ewa_update, ewa_update, ours=bn_helpers.ewa_update)")
     names = " and ".join(getattr(f, "__name__", "your function") for f in yours)
     one = len(yours) == 1
-    try:
-        with quiet():
-            check(*yours)
-    except NotImplementedError:
-        reason = "is not written yet" if one else "are not written yet"
-    except (AssertionError, TypeError):
-        reason = ("does not pass its check yet" if one else "do not pass their check yet") + " (the check cell above says why)"
-    else:
+    with quiet():
+        score = check(*yours)
+    if score.status == "right":
         print(f"The cells below use your {names}: {'it passes its' if one else 'they pass their'} check.")
         return yours[0] if one else yours
+    if score.status == "unwritten":
+        reason = "is not written yet" if one else "are not written yet"
+    else:
+        reason = ("does not pass its check yet" if one else "do not pass their check yet") + " (the check cell above says why)"
     ours_names = " and ".join(f"bn_helpers' {getattr(f, '__name__', '?')}" for f in ours_tuple)
     print(f"The cells below use {ours_names}: your {names} {reason}.")
     return ours_tuple[0] if one else ours_tuple

@@ -75,7 +75,7 @@ LAYER_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_batchnorm_layer_forward(fn):
     """Check ``fn(A_prev, W, gamma, beta, activation="relu") -> A``: ``A = g(batch norm of W @ A_prev)``, no bias.
 

@@ -104,7 +104,7 @@ FORWARD_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_batchnorm_forward(fn):
     """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.batchnorm_forward`.
 
@@ -227,7 +227,7 @@ def _cache_order(forward_fn, backward_fn, case):
     return []
 
 
-@learner_facing
+@learner_facing(points=4)
 def check_batchnorm_backward(forward_fn, backward_fn):
     """Check ``backward_fn(dZ_tilde, cache) -> (dZ, dgamma, dbeta)``, with ``cache`` from your ``forward_fn``.
 
@@ -241,7 +241,7 @@ def check_batchnorm_backward(forward_fn, backward_fn):
         need_function(f, "check_batchnorm_backward", "check_batchnorm_backward(batchnorm_forward, batchnorm_backward)")
     try:
         with quiet():
-            check_batchnorm_forward(forward_fn)
+            check_batchnorm_forward.__wrapped__(forward_fn)  # the verdict as an exception
         forward_right = True
     except (AssertionError, NotImplementedError):
         forward_right = False
@@ -261,7 +261,9 @@ def check_batchnorm_backward(forward_fn, backward_fn):
     except AssertionError as err:
         if forward_right:
             raise
-        raise AssertionError(f"{err}\n{note}") from err.__cause__
+        noted = AssertionError(f"{err}\n{note}")
+        noted.passed, noted.total = getattr(err, "passed", 0), getattr(err, "total", 1)
+        raise noted from err.__cause__
     if not forward_right:
         print(note)
 

@@ -97,7 +97,7 @@ MOMENTUM_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_momentum_step(fn):
     """Check ``fn(params, grads, velocities, learning_rate, momentum=0.9)``: one step of momentum, in place.
 

@@ -65,7 +65,7 @@ NORMALIZE_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_normalize_inputs(statistics_fn, normalize_fn):
     """Check ``input_statistics(X) -> (mu, var)`` and ``normalize_inputs(X, mu, var)`` on a training and a test set.
 

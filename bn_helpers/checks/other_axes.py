@@ -61,7 +61,7 @@ LAYERNORM_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_layernorm_forward(fn):
     """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.normalization.layernorm_forward`.
 
@@ -157,7 +157,7 @@ GROUPNORM_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=3)
 def check_groupnorm_forward(fn):
     """Check ``fn(X, gamma, beta, groups, eps=1e-5) -> (out, cache)`` against :func:`bn_helpers.normalization.groupnorm_forward`.
 

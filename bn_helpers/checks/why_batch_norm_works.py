@@ -51,7 +51,7 @@ NOISE_MISTAKES = [
 ]
 
 
-@learner_facing
+@learner_facing(points=2)
 def check_batch_normalized_example(fn):
     """Check ``fn(z, batches, eps=1e-5) -> (k,)``: one example's normalized value in each of ``k`` mini-batches.
 
