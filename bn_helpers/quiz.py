@@ -139,8 +139,8 @@ def check_prediction(key, prediction, observed=None):
         held = abs(value - float(truth)) <= q.tolerance
         said, right = f"{value:g}", f"{float(truth):.3g} (within {q.tolerance:g})"
     if not held:
-        return _scored(False, "wrong", f"Your prediction {said} did not hold: the answer is {right}.", q.why)
-    return _scored(True, "right", f"Your prediction {said} held.", q.why)
+        return _scored(False, "wrong", f"Your prediction did not hold: you said {said}; the answer is {right}.", q.why)
+    return _scored(True, "right", f"Your prediction held: {said}.", q.why)
 
 
 def _scored(held, status, verdict, why=""):

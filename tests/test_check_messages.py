@@ -25,7 +25,8 @@ def fails(check, *fns):
 
 def right_forward(Z, gamma, beta, eps=1e-5):
     mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
-    return gamma * (Z - mu) / np.sqrt(var + eps) + beta, {"mu": mu, "var": var}
+    Z_norm = (Z - mu) / np.sqrt(var + eps)
+    return gamma * Z_norm + beta, (Z_norm, var, gamma, eps)
 
 
 # --- the message first, and no frame of the checks ----------------------------------------
@@ -38,26 +39,31 @@ def layer_passes_the_tuple_on(A_prev, W, gamma, beta, activation="relu"):
 
 def forward_eps_outside(Z, gamma, beta, eps=1e-5):
     mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
-    return gamma * (Z - mu) / (np.sqrt(var) + eps) + beta, None
+    Z_norm = (Z - mu) / (np.sqrt(var) + eps)
+    return gamma * Z_norm + beta, (Z_norm, var, gamma, eps)
 
 
 def test_the_verdict_comes_first_with_no_frame_of_the_checks():
     lines = fails(checks.check_batchnorm_forward, forward_eps_outside).splitlines()
-    # the case, the output that differs, the likely mistake, which cases fail
-    assert lines[0].startswith("check_batchnorm_forward: wrong result in case") and len(lines) == 4
+    # the case, the output that differs, the likely mistake, which cases fail, and the cache's tally
+    assert lines[0].startswith("check_batchnorm_forward: wrong result in case") and len(lines) == 5
     assert lines[3].startswith("Wrong in 6 of 7 cases; also in 'm = 2 examples'; "), lines[3]
+    assert lines[4] == "Your cache (Z_norm, var, gamma, eps) is wrong in 6 of the 7 cases too."
 
 
 def forward_hard_coded_eps(Z, gamma, beta, eps=1e-5):
     mu, var = Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)
-    return gamma * (Z - mu) / np.sqrt(var + 1e-5) + beta, None
+    Z_norm = (Z - mu) / np.sqrt(var + 1e-5)
+    return gamma * Z_norm + beta, (Z_norm, var, gamma, eps)
 
 
 def test_every_case_runs_and_the_score_is_the_share_of_cases_right():
     score, said = checks.verdict(checks.check_batchnorm_forward, forward_hard_coded_eps)
     assert said.startswith("check_batchnorm_forward: wrong result in case 'eps = 0.1'.")
-    assert said.endswith("\nWrong in 1 of 7 cases; the others are right.\n")
-    assert (score, score.of) == (round(2 * 6 / 7, 2), 2) and repr(score) == "1.71"  # the text nbgrader reads
+    assert said.endswith("\nWrong in 1 of 7 cases; the others are right.\n"
+                         "Your cache (Z_norm, var, gamma, eps) is wrong in 1 of the 7 cases too.\n")
+    # Z_tilde and the cache are each right in 6 of the 7 cases: 12 of 14, of 2 points
+    assert (score, score.of) == (round(2 * 12 / 14, 2), 2) and repr(score) == "1.71"  # the text nbgrader reads
     said = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)  # raises in every case
     assert "Wrong in 4 of 4 cases; also in '5 inputs, 2 units, m = 2, sigmoid'; " in said
 
@@ -105,8 +111,8 @@ def inference_forgets_return(Z, gamma, beta, running_mean, running_var, eps=1e-5
 
 @pytest.mark.parametrize("check, fn, match", [
     (checks.check_batchnorm_forward, forward_cache_first,
-     r"batchnorm_forward must return \(Z_tilde, cache\), in that order; got a tuple whose first item is a dict: "
-     r"did you return `\(cache, Z_tilde\)`\?"),
+     r"batchnorm_forward must return \(Z_tilde, cache\), in that order; got a tuple whose first item is a tuple of 4 "
+     r"\(an array of shape \(3, 5\), .*\): did you return `\(cache, Z_tilde\)`\?"),
     (checks.check_batchnorm_layer_forward, layer_returns_the_cache_too,
      r"A: expected an array of shape \(3, 6\), got a tuple of 2 \(an array of shape \(3, 6\), a BatchNormCache\)\. "
      r"Its item 0 has the expected shape: return that array alone\."),

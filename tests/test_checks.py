@@ -94,13 +94,11 @@ def test_right_code_passes_with_one_line_and_a_bound(name, capsys):
     check(*fns)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "right in all" in out
-    assert re.search(r"\. Each case is within (1e-10 of the reference|its bound of the reference, on the relative "
-                     r"error: 1e-10 in float64)", out)  # a bound, not the measured error
+    assert re.search(r"\. Each case is within (1e-10 of the reference \(relative error\)|its bound of the reference "
+                     r"\(relative error\): 1e-10 in float64)", out)  # a bound, not the measured error
 
 
-@pytest.mark.parametrize("check, fns", [
-    (checks.check_batchnorm_forward, (batchnorm_forward,)),
-    (checks.check_batchnorm_backward, (batchnorm_forward, batchnorm_backward)),
+@pytest.mark.parametrize("check, fns", [  # (02's forward and backward use the exercise's cache, not the package's)
     (checks.check_batchnorm_inference, (batchnorm_inference,)),
     (checks.check_ewa_update, (ewa_update,)),
     (checks.check_normalize_inputs, (input_statistics, normalize_inputs)),
@@ -112,8 +110,13 @@ def test_the_package_passes_its_own_checks(check, fns, capsys):
 
 def test_the_success_line_reads_the_same_on_every_machine(capsys):
     """Strict nbval compares it: it must not contain a measured error."""
+    def forward_by_the_inverse(Z, gamma, beta, eps=1e-5):  # other roundings than forward's, the same bound
+        Z_tilde, (Z_norm, var, g, e) = forward(Z, gamma, beta, eps)
+        inv = 1 / np.sqrt(var + eps)
+        return gamma * ((Z - Z.mean(axis=1, keepdims=True)) * inv) + beta, (Z_norm, var, g, e)
+
     checks.check_batchnorm_forward(forward)
-    checks.check_batchnorm_forward(batchnorm_forward)
+    checks.check_batchnorm_forward(forward_by_the_inverse)
     first, second = capsys.readouterr().out.splitlines()
     assert first == second
 
@@ -237,6 +240,30 @@ def forward_ddof1_eps_outside(Z, gamma, beta, eps=1e-5):
 def test_more_forward_mistakes_are_named_each_alone(fn, match):
     message = fails_with(checks.check_batchnorm_forward, fn, match=match)
     assert message.count("Likely mistake") == 1, message
+
+
+def _forward_with_cache(make_cache):
+    def forward_fn(Z, gamma, beta, eps=1e-5):
+        mu, var = _stats(Z)
+        Z_norm = (Z - mu) / np.sqrt(var + eps)
+        return gamma * Z_norm + beta, make_cache(Z, mu, var, Z_norm, gamma, beta, eps)
+
+    return forward_fn
+
+
+@pytest.mark.parametrize("make_cache, match", [
+    (lambda Z, mu, var, Z_norm, g, b, eps: (Z_norm, np.sqrt(var + eps), g, eps),
+     r"cache\[1\], var: expected(.|\n)*Likely mistake: your cache holds the standard deviation"),
+    (lambda Z, mu, var, Z_norm, g, b, eps: (Z_norm, var + eps, g, eps), r"Likely mistake: your cache holds var \+ eps"),
+    (lambda Z, mu, var, Z_norm, g, b, eps: (Z - mu, var, g, eps), r"Likely mistake: your cache's first item is z - mu"),
+    (lambda Z, mu, var, Z_norm, g, b, eps: (g * Z_norm + b, var, g, eps), r"Likely mistake: your cache's first item is z_tilde"),
+    (lambda Z, mu, var, Z_norm, g, b, eps: (var, Z_norm, g, eps), r"cache\[0\], Z_norm: expected shape \(3, 5\), got shape \(3, 1\)"),
+    (lambda Z, mu, var, Z_norm, g, b, eps: {"Z_norm": Z_norm, "var": var}, r"cache must be \(Z_norm, var, gamma, eps\), 4 items in "
+                                                                           r"that order, as exercise 1 asks .*; got a dict"),
+])  # fmt: skip
+def test_the_forward_pass_returns_the_cache_exercise_1_prescribes(make_cache, match):
+    message = fails_with(checks.check_batchnorm_forward, _forward_with_cache(make_cache), match=match)
+    assert message.startswith("check_batchnorm_forward: wrong result in case") or "cache must be" in message
 
 
 def test_two_forward_mistakes_get_both_names():
@@ -723,7 +750,7 @@ def test_every_catalogued_mistake_has_a_test_here():
     for node in ast.walk(ast.parse(open(__file__).read())):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_mistake(node.value):
             patterns.append(node.value.split("Likely mistake: ")[-1])
-    for catalogue in (checks.FORWARD_MISTAKES, checks.BACKWARD_MISTAKES, checks.INFERENCE_MISTAKES,
+    for catalogue in (checks.FORWARD_MISTAKES, checks.CACHE_MISTAKES, checks.BACKWARD_MISTAKES, checks.INFERENCE_MISTAKES,
                       checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES, checks.LAYER_MISTAKES,
                       checks.MOMENTUM_MISTAKES, checks.NOISE_MISTAKES):  # fmt: skip
         for mistake in catalogue:

@@ -27,13 +27,15 @@ def forward_staged(Z, gamma, beta, eps=1e-5):
     std = var_eps**0.5
     inv = std**-1
     Z_norm = diff * inv
-    return gamma * Z_norm + beta, (diff, inv, Z_norm, gamma)
+    return gamma * Z_norm + beta, (Z_norm, var, gamma, eps)
 
 
 def backward_staged(dZ_tilde, cache):
-    """CS231n's graph, node by node in reverse (cache from forward_staged)."""
-    diff, inv, Z_norm, gamma = cache
+    """CS231n's graph, node by node in reverse, from the prescribed cache."""
+    Z_norm, var, gamma, eps = cache
     m = dZ_tilde.shape[1]
+    inv = 1 / np.sqrt(var + eps)
+    diff = Z_norm / inv
     dbeta = dZ_tilde.sum(axis=1, keepdims=True)
     dgamma = (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
     dZ_norm = dZ_tilde * gamma
@@ -46,43 +48,43 @@ def backward_staged(dZ_tilde, cache):
     return ddiff + dmu / m, dgamma, dbeta
 
 
-Cache = namedtuple("Cache", "Z_norm inv gamma")
+Cache = namedtuple("Cache", "Z_norm var gamma eps")
 
 
 def forward_in_place(Z, gamma, beta, eps=1e-5):
     """Works on its own copy in place, and keeps a named tuple."""
     out = np.array(Z, dtype=float)
     out -= out.mean(axis=1, keepdims=True)
-    inv = 1 / np.sqrt(np.mean(out**2, axis=1, keepdims=True) + eps)
-    out *= inv
+    var = np.mean(out**2, axis=1, keepdims=True)
+    out /= np.sqrt(var + eps)
     Z_norm = out.copy()
     out *= gamma
     out += beta
-    return out, Cache(Z_norm, inv, gamma)
+    return out, Cache(Z_norm, var, gamma, eps)
 
 
 def backward_one_line(dZ_tilde, c):
     m = dZ_tilde.shape[1]
-    return (c.gamma * c.inv / m * (m * dZ_tilde - dZ_tilde.sum(1, keepdims=True)
-                                   - c.Z_norm * (dZ_tilde * c.Z_norm).sum(1, keepdims=True)),
+    return (c.gamma / np.sqrt(c.var + c.eps) / m * (m * dZ_tilde - dZ_tilde.sum(1, keepdims=True)
+                                                    - c.Z_norm * (dZ_tilde * c.Z_norm).sum(1, keepdims=True)),
             (dZ_tilde * c.Z_norm).sum(1, keepdims=True), dZ_tilde.sum(1, keepdims=True))  # fmt: skip
 
 
-def forward_dict_cache(Z, gamma, beta, eps=1e-5):
+def forward_list_cache(Z, gamma, beta, eps=1e-5):
     mu, var = np.mean(Z, axis=1, keepdims=True), np.var(Z, axis=1, keepdims=True)
     Z_norm = (Z - mu) / np.sqrt(var + eps)
-    return gamma * Z_norm + beta, {"Z_norm": Z_norm, "std": np.sqrt(var + eps), "gamma": gamma}
+    return gamma * Z_norm + beta, [Z_norm, var, gamma, eps]
 
 
-def backward_dict_cache(dZ_tilde, cache):
-    Z_norm, std, gamma = cache["Z_norm"], cache["std"], cache["gamma"]
+def backward_mean_form(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
     dZ_norm = dZ_tilde * gamma
-    dZ = (dZ_norm - dZ_norm.mean(axis=1, keepdims=True) - Z_norm * (dZ_norm * Z_norm).mean(axis=1, keepdims=True)) / std
-    return dZ, np.sum(dZ_tilde * Z_norm, axis=1, keepdims=True), np.sum(dZ_tilde, axis=1, keepdims=True)
+    dZ = (dZ_norm - dZ_norm.mean(axis=1, keepdims=True) - Z_norm * (dZ_norm * Z_norm).mean(axis=1, keepdims=True))
+    return dZ / np.sqrt(var + eps), np.sum(dZ_tilde * Z_norm, axis=1, keepdims=True), np.sum(dZ_tilde, axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("forward, backward", [(forward_staged, backward_staged), (forward_in_place, backward_one_line),
-                                               (forward_dict_cache, backward_dict_cache)])  # fmt: skip
+                                               (forward_list_cache, backward_mean_form)])  # fmt: skip
 def test_02_in_every_style(forward, backward, capsys):
     checks.check_batchnorm_forward(forward)
     checks.check_batchnorm_backward(forward, backward)

@@ -19,16 +19,16 @@ def ask(key, prediction, **observed):
 
 
 def test_a_held_prediction_prints_why_and_scores_its_point(questions):
-    assert ask("t-choice", " (B) ") == (1, "Your prediction (b) slower held. Because.\n")
+    assert ask("t-choice", " (B) ") == (1, "Your prediction held: (b) slower. Because.\n")
     score, said = ask("t-number", 2.2)
-    assert (score, score.of, score.status, said) == (1, 1, "right", "Your prediction 2.2 held. Twice.\n")
+    assert (score, score.of, score.status, said) == (1, 1, "right", "Your prediction held: 2.2. Twice.\n")
 
 
 def test_a_wrong_prediction_scores_zero_with_the_answer_and_does_not_stop_the_notebook(questions):
     score, said = ask("t-choice", "a")
     assert (score, score.status) == (0, "wrong")
-    assert said == "Your prediction (a) faster did not hold: the answer is (b) slower. Because.\n"
-    assert ask("t-number", 2.3)[1] == "Your prediction 2.3 did not hold: the answer is 2 (within 0.25). Twice.\n"
+    assert said == "Your prediction did not hold: you said (a) faster; the answer is (b) slower. Because.\n"
+    assert ask("t-number", 2.3)[1] == "Your prediction did not hold: you said 2.3; the answer is 2 (within 0.25). Twice.\n"
 
 
 @pytest.mark.parametrize("missing", [None, ..., "", "  "])

@@ -41,11 +41,13 @@ SOURCE, TARGET = ROOT / "notebooks", ROOT / "exercises"
 HEADER = """# {title} (exercises)
 
 This is the learner's copy of [`notebooks/{name}`](../notebooks/{name}): every exercise is blank
-(`raise NotImplementedError()`), and its check cell below it scores 0 until you write it. Fill in
-each function between the comments, run the cell, then run the check: it says what is right, or
-what is wrong and often why, and its value is the points earned. Run All goes to the end either way.
-The solutions are in `notebooks/{name}`.
+(`raise NotImplementedError()`), and its check cell below it scores 0 until you write it. Write
+each function in place of `# YOUR CODE HERE` and `raise NotImplementedError()`, run the cell, then
+run the check: it says what is right, or what is wrong and often why, and its value is the points
+earned. Run All goes to the end either way.{questions} The solutions are in `notebooks/{name}`.
 """
+QUESTIONS = (" Each inline question is blank as `prediction_... = None`: set it to your letter, as a string, "
+             "before its experiment runs.")
 
 
 # The course notebook's introduction says it shows the solutions and where the learner's copy is: in the copy,
@@ -90,7 +92,8 @@ def student_copy(path: Path) -> str:
         if cell.cell_type == "markdown":
             cell.source = _as_a_copy(cell.source, path.name)
     title = nb.cells[0].source.splitlines()[0].lstrip("# ").strip()
-    header = nbformat.v4.new_markdown_cell(HEADER.format(title=title, name=path.name))
+    asks = any(c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("prediction_") for c in nb.cells)
+    header = nbformat.v4.new_markdown_cell(HEADER.format(title=title, name=path.name, questions=QUESTIONS if asks else ""))
     header.id = "exercise-copy-header"
     nb.cells.insert(0, header)
     return nbformat.writes(nb) + "\n"

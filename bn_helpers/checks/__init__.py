@@ -31,6 +31,7 @@ from .fallback import yours_or_ours
 from .fitting_batch_norm import LAYER_MISTAKES, check_batchnorm_layer_forward
 from .implementing_batch_norm import (
     BACKWARD_MISTAKES,
+    CACHE_MISTAKES,
     FORWARD_MISTAKES,
     check_batchnorm_backward,
     check_batchnorm_forward,
@@ -64,6 +65,7 @@ __all__ = [
     "Mistake",
     "NORMALIZE_MISTAKES",
     "FORWARD_MISTAKES",
+    "CACHE_MISTAKES",
     "BACKWARD_MISTAKES",
     "LAYER_MISTAKES",
     "MOMENTUM_MISTAKES",

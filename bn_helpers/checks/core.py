@@ -171,7 +171,7 @@ def _call(fn, case, what, arg_names, hints=(), shapes=BATCH_NORM_SHAPES):
     return out
 
 
-def _kind(x, depth=0):
+def describe(x, depth=0):
     """What a value is, in words: "an array of shape (3, 5)", "a tuple of 2 (an array of shape (3, 5), a dict)"."""
     if x is None:
         return "None"
@@ -182,7 +182,7 @@ def _kind(x, depth=0):
     if isinstance(x, (int, float, np.number)):
         return f"the number {x:g}"
     if type(x) in (tuple, list):  # a named tuple (a cache) is named by its class, below
-        items = "" if depth else f" ({', '.join(_kind(i, depth + 1) for i in x[:3])}{', ...' if len(x) > 3 else ''})"
+        items = "" if depth else f" ({', '.join(describe(i, depth + 1) for i in x[:3])}{', ...' if len(x) > 3 else ''})"
         return f"a {type(x).__name__} of {len(x)}{items}"
     article = "an" if type(x).__name__[:1].lower() in "aeiou" else "a"
     return f"{article} {type(x).__name__}"
@@ -219,7 +219,7 @@ def _compare(name, expected, got, tol):
             fits = [i for i, a in enumerate(items) if a is not None and a.shape == np.shape(expected)]
             if fits:
                 hint = f" Its item {fits[0]} has the expected shape: return that array alone."
-        return f"{name}: expected an array of shape {np.shape(expected)}, got {_kind(got)}.{hint}"
+        return f"{name}: expected an array of shape {np.shape(expected)}, got {describe(got)}.{hint}"
     if got_arr.shape != np.shape(expected):
         hint = ""
         if got_arr.shape == np.shape(expected)[:1]:
@@ -228,7 +228,7 @@ def _compare(name, expected, got, tol):
         elif got_arr.shape == np.shape(expected)[::-1]:
             hint = " That is the transpose of the expected shape: one column per example, (n_l, m)."
         elif isinstance(got, (tuple, list)):
-            hint = f" You returned {_kind(got)}."
+            hint = f" You returned {describe(got)}."
         return f"{name}: expected shape {np.shape(expected)}, got shape {got_arr.shape}.{hint}"
     if not np.all(np.isfinite(got_arr)):
         return f"{name}: contains NaN or inf: {_show(got_arr)}"
@@ -326,7 +326,7 @@ def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, bu
                 wrong.append(case.name)
     warned = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     if first is None:
-        print(f"{title}: right in all {len(cases)} cases ({'; '.join(c.name for c in cases)}). {bounds_met(cases)}")
+        print(success_line(title, cases))
         print("".join(f"Your code also warned: {w}\n" for w in warned), end="")
         return
     others = [f"'{name}'" for name in wrong[1:]]
@@ -357,6 +357,11 @@ def _bound(x):
     return f"{x:.0e}".replace("e-0", "e-") if x < 1e-3 else f"{x:g}"
 
 
+def success_line(title, cases):
+    """What a check prints when every case is right: the cases, and the bound each met."""
+    return f"{title}: right in all {len(cases)} cases ({'; '.join(c.name for c in cases)}). {bounds_met(cases)}"
+
+
 def bounds_met(cases):
     """The success line's second sentence: the bound each case was held to, never the measured error.
 
@@ -367,7 +372,7 @@ def bounds_met(cases):
     bounds += [f"{_bound(c.tol)} for '{c.name}'" for c in cases if c.tol]
     if len(bounds) == 1:
         return f"Each case is within {bounds[0].split(' in ')[0]} of the reference (relative error)."
-    return f"Each case is within its bound of the reference, on the relative error: {', '.join(bounds)}."
+    return f"Each case is within its bound of the reference (relative error): {', '.join(bounds)}."
 
 
 _HERE = str(Path(__file__).resolve().parent)
@@ -495,10 +500,10 @@ def returns_tuple(n, what, names):
 
     def select(out):
         if not isinstance(out, tuple) or len(out) != n:
-            raise AssertionError(f"{what} must return a tuple of {n} ({', '.join(names)}); got {_kind(out)}.")
+            raise AssertionError(f"{what} must return a tuple of {n} ({', '.join(names)}); got {describe(out)}.")
         if n == 2 and _as_numbers(out[0]) is None and _as_numbers(out[1]) is not None:
             raise AssertionError(f"{what} must return ({', '.join(names)}), in that order; got a tuple whose first "
-                                 f"item is {_kind(out[0])}: did you return `({names[1]}, {names[0]})`?")  # fmt: skip
+                                 f"item is {describe(out[0])}: did you return `({names[1]}, {names[0]})`?")  # fmt: skip
         return out
 
     return select

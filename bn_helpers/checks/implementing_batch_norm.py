@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from ..batchnorm import batchnorm_backward, batchnorm_forward
-from .core import Case, Mistake, learner_facing, need_function, quiet, returns_tuple, run
+from .core import Case, Mistake, describe, learner_facing, need_function, quiet, returns_tuple, run, success_line
 
 
 def _forward_cases():
@@ -104,17 +104,80 @@ FORWARD_MISTAKES = [
 ]
 
 
+def _cache_ref(Z, gamma, beta, eps=1e-5):
+    return prescribed_cache(Z, np.asarray(gamma, dtype=float), beta, eps)
+
+
+def _cache_of(out):
+    """The cache the learner returned, as the tuple exercise 1 prescribes, or a message saying what it is instead."""
+    cache = returns_tuple(2, "batchnorm_forward", ["Z_tilde", "cache"])(out)[1]
+    if not isinstance(cache, (tuple, list)) or len(cache) != 4:
+        raise AssertionError(f"batchnorm_forward's cache must be (Z_norm, var, gamma, eps), 4 items in that order, as "
+                             f"exercise 1 asks (exercise 2 unpacks it); got {describe(cache)}.")  # fmt: skip
+    return tuple(cache)
+
+
+def _cache_variant(Z_norm=None, var=None):
+    """The prescribed cache with a wrong first or second item: the engine of the cache's mistakes below."""
+
+    def fn(Z, gamma, beta, eps=1e-5):
+        Z = np.asarray(Z, dtype=float)
+        right_Z_norm, right_var, g, e = _cache_ref(Z, gamma, beta, eps)
+        mu = Z.mean(axis=1, keepdims=True)
+        z_norms = {None: right_Z_norm, "centred": Z - mu, "z_tilde": g * right_Z_norm + np.asarray(beta, dtype=float)}
+        variances = {None: right_var, "std": np.sqrt(right_var + e), "plus_eps": right_var + e}
+        return z_norms[Z_norm], variances[var], g, e
+
+    return fn
+
+
+CACHE_MISTAKES = [
+    Mistake("your cache holds the standard deviation sqrt(var + eps) where the batch variance var is asked: "
+            "cache = (Z_norm, var, gamma, eps).", _cache_variant(var="std")),
+    Mistake("your cache holds var + eps; keep var itself (the backward pass adds eps): cache = (Z_norm, var, gamma, eps).",
+            _cache_variant(var="plus_eps")),
+    Mistake("your cache's first item is z - mu, not yet divided by sqrt(var + eps): keep Z_norm.",
+            _cache_variant(Z_norm="centred")),
+    Mistake("your cache's first item is z_tilde, after gamma and beta: keep Z_norm, before them.",
+            _cache_variant(Z_norm="z_tilde")),
+]
+
+
 @learner_facing(points=2)
 def check_batchnorm_forward(fn):
     """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.batchnorm_forward`.
 
-    ``Z`` has shape ``(n_l, m)``, ``gamma`` and ``beta`` ``(n_l, 1)``; only
-    ``Z_tilde`` is compared (the cache is yours, for your backward pass).
+    ``Z`` has shape ``(n_l, m)``, ``gamma`` and ``beta`` ``(n_l, 1)``. Both
+    ``Z_tilde`` and the cache exercise 1 prescribes, ``(Z_norm, var, gamma,
+    eps)``, are compared, each case twice (the score counts both): the
+    backward pass's check relies on that cache.
     """
     need_function(fn, "check_batchnorm_forward", "check_batchnorm_forward(batchnorm_forward)")
-    run("check_batchnorm_forward", fn, _forward_ref, _forward_cases(), FORWARD_MISTAKES, ["Z_tilde"],
-        select=lambda out: returns_tuple(2, "batchnorm_forward", ["Z_tilde", "cache"])(out)[:1],
-        build=lambda **options: forward_variant(**options))  # fmt: skip
+    cases, title = _forward_cases(), "check_batchnorm_forward"
+    verdicts = []
+    for reference, mistakes, names, select, build in [
+        (_forward_ref, FORWARD_MISTAKES, ["Z_tilde"], lambda out: returns_tuple(2, "batchnorm_forward", ["Z_tilde", "cache"])(out)[:1],
+         lambda **options: forward_variant(**options)),
+        (_cache_ref, CACHE_MISTAKES, ["cache[0], Z_norm", "cache[1], var", "cache[2], gamma", "cache[3], eps"], _cache_of, None),
+    ]:  # fmt: skip
+        try:
+            with quiet():
+                run(title, fn, reference, cases, mistakes, names, select=select, build=build)
+            verdicts.append(None)
+        except AssertionError as err:
+            verdicts.append(err)
+    if not any(verdicts):
+        print(success_line(title, cases))
+        return
+    first = next(v for v in verdicts if v)
+    message = str(first)
+    if all(verdicts):
+        wrong = verdicts[1].total - verdicts[1].passed
+        message += f"\nYour cache (Z_norm, var, gamma, eps) is wrong in {wrong} of the {len(cases)} cases too."
+    failed = AssertionError(message)
+    failed.passed = sum(len(cases) if v is None else v.passed for v in verdicts)
+    failed.total = 2 * len(cases)
+    raise failed from first.__cause__
 
 
 def _backward_cases():
