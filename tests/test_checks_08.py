@@ -27,14 +27,19 @@ def combine(counts, means, M2s):
     return mu, var
 
 
-@pytest.mark.parametrize("check, fn", [(checks.check_fold_batchnorm, fold), (checks.check_fold_batchnorm, fold_batchnorm),
-                                       (checks.check_combine_statistics, combine),
-                                       (checks.check_combine_statistics, combine_statistics)])  # fmt: skip
+@pytest.mark.parametrize("check, fn", [(checks.check_fold_batchnorm, fold), (checks.check_combine_statistics, combine)])
 def test_right_code_passes_with_one_line_and_a_bound(check, fn, capsys):
     check(fn)
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "right in all" in out
     assert re.search(r"Each case is within its bound of the reference \(relative error\): 1e-10 in float64", out)
+
+
+@pytest.mark.parametrize("check, fn", [(checks.check_fold_batchnorm, fold_batchnorm),
+                                       (checks.check_combine_statistics, combine_statistics)])  # fmt: skip
+def test_the_packages_own_function_is_refused(check, fn):
+    score, said = checks.verdict(check, fn)
+    assert score == 0 and f"your function is bn_helpers' own" in said, said
 
 
 def fails_with(check, fn, match):

@@ -51,12 +51,15 @@ def test_every_notebook_has_an_exercise_and_its_check(path):
                 checks = [c for c in cells[cells.index(cell) + 1 :]
                           if c["metadata"]["nbgrader"]["grade_id"] == "check_" + meta["grade_id"]]  # fmt: skip
                 assert len(checks) == 1 and checks[0]["metadata"]["nbgrader"]["locked"]
-                assert "".join(checks[0]["source"]).startswith("check_prediction(")
+                assert "".join(checks[0]["source"]).startswith("from bn_helpers.quiz import check_prediction\ncheck_prediction(")
                 continue
             following = cells[cells.index(cell) + 1]
             # the cell right after an exercise is its check: a locked grade cell calling check_<name>
             assert following["metadata"]["nbgrader"]["grade"] and following["metadata"]["nbgrader"]["locked"]
-            assert "".join(following["source"]).startswith("check_")
+            # it imports its check itself, so that no name rebound in a learner's cell can stand in for it
+            first, call = "".join(following["source"]).split("\n")
+            name = call.split("(")[0]
+            assert call.startswith("check_") and first == f"from bn_helpers.checks import {name}", following["source"]
             assert following["metadata"]["nbgrader"]["grade_id"] == "check_" + meta["grade_id"]
 
 
@@ -135,7 +138,7 @@ def test_a_grade_cells_points_are_its_checks_points(path):
     from bn_helpers import checks
 
     for cell in grade_cells(path):
-        name = "".join(cell["source"]).split("(")[0].strip()
+        name = "".join(cell["source"]).split("\n")[-1].split("(")[0].strip()  # the call, after its import
         points = 1 if name == "check_prediction" else getattr(checks, name).points
         assert cell["metadata"]["nbgrader"]["points"] == points, (cell["metadata"]["nbgrader"]["grade_id"], points)
 
@@ -181,18 +184,21 @@ WRONG_FORWARD = '''def batchnorm_forward(Z, gamma, beta, eps=1e-5):
 '''
 
 
-def test_nbgrader_one_mistake_costs_one_exercise(tmp_path):
-    """02 submitted with a forward pass wrong in one case and a right backward: partial marks, then full marks."""
+def autograde_one(tmp_path, name, answers):
+    """nbgrader's route for one notebook: its solutions with ``answers`` (grade_id -> source) in place, autograded.
+
+    Returns each grade cell's (score, max score) by grade_id.
+    """
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    name = "02_implementing_batch_norm.ipynb"
     (tmp_path / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path)!r}\n"
                                                  "c.CourseDirectory.course_id = 'batchnorm'\nc.Execute.timeout = 300\n")  # fmt: skip
     for sub in ("source", "submitted/learner"):
         (tmp_path / sub / "course").mkdir(parents=True)
     shutil.copy(ROOT / "notebooks" / name, tmp_path / "source" / "course" / name)
     nb = json.loads((ROOT / "notebooks" / name).read_text())
-    (cell,) = [c for c in nbgrader_cells(nb) if c["metadata"]["nbgrader"].get("grade_id") == "batchnorm_forward"]
-    cell["source"] = WRONG_FORWARD.splitlines(keepends=True)
+    for cell in nbgrader_cells(nb):
+        if cell["metadata"]["nbgrader"].get("grade_id") in answers:
+            cell["source"] = answers[cell["metadata"]["nbgrader"]["grade_id"]].splitlines(keepends=True)
     (tmp_path / "submitted" / "learner" / "course" / name).write_text(json.dumps(nb))
     for command in (["generate_assignment", "course", "--force"], ["autograde", "course", "--force", "--create"]):
         result = subprocess.run([str(BIN / "nbgrader"), *command], cwd=tmp_path, capture_output=True, text=True,
@@ -201,7 +207,28 @@ def test_nbgrader_one_mistake_costs_one_exercise(tmp_path):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
-        grade = {g: gb.find_grade(g, name[:-6], "course", "learner") for g in ("check_batchnorm_forward", "check_batchnorm_backward")}  # noqa: E501
-        points = {g: (x.score, x.max_score) for g, x in grade.items()}
-    assert points["check_batchnorm_forward"] == (1.71, 2)  # right in 6 of its 7 cases: 6/7 of 2 points
+        notebook = gb.find_submission_notebook(name[:-6], "course", "learner")
+        return {g.name: (g.score, g.max_score) for g in notebook.grades}
+
+
+def test_nbgrader_one_mistake_costs_one_exercise(tmp_path):
+    """02 submitted with a forward pass wrong in one case and a right backward: partial marks, then full marks."""
+    points = autograde_one(tmp_path, "02_implementing_batch_norm.ipynb", {"batchnorm_forward": WRONG_FORWARD})
+    assert points["check_batchnorm_forward"] == (1.71, 2)  # Z_tilde and the cache right in 6 of 7 cases each
     assert points["check_batchnorm_backward"] == (4, 4)  # judged on its own, with the prescribed cache
+
+
+FAKED_06 = {
+    # the package's answer behind a wrapper of the same name
+    "ewa_update": "from bn_helpers import ewa_update as _ours\n\n\n"
+                  "def ewa_update(average, value, beta=0.9):\n    return _ours(average, value, beta)\n",
+    # no work at all, and the check's name rebound to something that prints a pass and returns full marks
+    "batchnorm_inference": "def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps=1e-5):\n    return Z\n\n\n"
+                           "check_batchnorm_inference = lambda *args: print('right in all 5 cases') or 2\n",
+}
+
+
+def test_nbgrader_scores_0_for_a_wrapped_answer_and_a_rebound_check(tmp_path):
+    points = autograde_one(tmp_path, "06_batch_norm_at_test_time.ipynb", FAKED_06)
+    assert points["check_ewa_update"] == (0, 1)
+    assert points["check_batchnorm_inference"] == (0, 2)

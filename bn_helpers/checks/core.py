@@ -43,6 +43,7 @@ from typing import Callable
 import numpy as np
 
 from ..gradcheck import rel_error
+from .refusal import package_use
 
 #: Relative error allowed per input dtype: float64 results agree to rounding;
 #: float32 input is compared with the float64 reference at float32 precision.
@@ -489,10 +490,19 @@ def verdict(check, *fns):
     return score, re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
 
 
-def need_function(fn, what, example):
-    """Refuse what is not a function (a call's result, a string), showing the call that ``example`` spells."""
+def need_function(fn, what, example, allowed=()):
+    """Refuse what is not a function (a call's result, a string), and a function that is or calls the package's answer.
+
+    ``example`` spells the call; ``allowed``: the names of ``bn_helpers``
+    functions the exercise may call (see :mod:`bn_helpers.checks.refusal`).
+    """
     if not callable(fn):
         raise TypeError(f"{what} takes your function itself, e.g. {example}; got {type(fn).__name__}")
+    used = package_use(fn, allowed)
+    if used:
+        may = f" (it may call {' and '.join(allowed)} from bn_helpers, by those names)" if allowed else ""
+        raise AssertionError(f"{what}: your function {used}. This exercise is for writing it yourself, with "
+                             f"numpy{may}: the package's version is the answer the check compares with.")  # fmt: skip
 
 
 def returns_tuple(n, what, names):

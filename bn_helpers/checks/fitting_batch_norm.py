@@ -82,6 +82,7 @@ def check_batchnorm_layer_forward(fn):
     Shapes: ``A_prev`` ``(n_prev, m)``, ``W`` ``(n_l, n_prev)``, ``gamma``,
     ``beta`` ``(n_l, 1)``, ``A`` ``(n_l, m)``; batch norm with ``eps=1e-5``.
     """
-    need_function(fn, "check_batchnorm_layer_forward", "check_batchnorm_layer_forward(batchnorm_layer_forward)")
+    need_function(fn, "check_batchnorm_layer_forward", "check_batchnorm_layer_forward(batchnorm_layer_forward)",
+                  allowed=("batchnorm_forward", "activation_forward"))
     run("check_batchnorm_layer_forward", fn, _layer_ref, _layer_cases(), LAYER_MISTAKES, ["A"],
         select=lambda out: (out,), hints=[("inhomogeneous", _UNPACK)])  # fmt: skip

@@ -59,6 +59,7 @@ def check_batch_normalized_example(fn):
     integer array ``(k, m)``, one row of example indices per mini-batch, each
     row starting with the example followed (index ``batches[i, 0]``).
     """
-    need_function(fn, "check_batch_normalized_example", "check_batch_normalized_example(batch_normalized_example)")
+    need_function(fn, "check_batch_normalized_example", "check_batch_normalized_example(batch_normalized_example)",
+                  allowed=("batchnorm_forward",))
     run("check_batch_normalized_example", fn, _noise_ref, _noise_cases(), NOISE_MISTAKES, ["normalized values"],
         select=lambda out: (out,))  # fmt: skip

@@ -1,0 +1,115 @@
+"""A check refuses the package's own answer, however it is wrapped, and accepts what the exercise allows.
+
+Each function below returns the right values without the work the exercise
+asks for, the ways a learner would find in a minute: the package's function
+itself, a wrapper, a partial, a closure, a helper of their own, an import
+inside the function, a callable object, the checks' own reference helper.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import bn_helpers
+from bn_helpers import activation_forward, batchnorm_forward, checks, ewa_update
+from bn_helpers.checks.at_test_time import _ewa_ref
+
+
+def ewa_wrapper(average, value, beta=0.9):
+    return ewa_update(average, value, beta)
+
+
+def ewa_via_the_checks_reference(average, value, beta=0.9):
+    return _ewa_ref(average, value, beta)[0]
+
+
+def _make_ewa(fn):
+    return lambda average, value, beta=0.9: fn(average, value, beta=beta)
+
+
+ewa_closure = _make_ewa(ewa_update)
+
+
+def _my_helper(average, value, beta):
+    return ewa_update(average, value, beta=beta)
+
+
+def ewa_through_my_helper(average, value, beta=0.9):
+    return _my_helper(average, value, beta)
+
+
+def ewa_importing_inside(average, value, beta=0.9):
+    import bn_helpers as bh
+
+    return bh.ewa_update(average, value, beta)
+
+
+def ewa_dunder_import(average, value, beta=0.9):
+    return __import__("bn_helpers").ewa_update(average, value, beta)
+
+
+class EwaObject:
+    def __call__(self, average, value, beta=0.9):
+        return ewa_update(average, value, beta)
+
+
+@pytest.mark.parametrize("fn, how", [
+    (ewa_update, r"is bn_helpers' own bn_helpers\.ewa\.ewa_update"),
+    (ewa_wrapper, r"uses bn_helpers\.ewa\.ewa_update"),
+    (ewa_via_the_checks_reference, r"uses bn_helpers\.checks\.at_test_time\._ewa_ref"),
+    (functools.partial(ewa_update, beta=0.9), r"is bn_helpers' own bn_helpers\.ewa\.ewa_update"),
+    (ewa_closure, r"uses bn_helpers\.ewa\.ewa_update"),
+    (ewa_through_my_helper, r"uses bn_helpers\.ewa\.ewa_update"),
+    (ewa_importing_inside, r"uses the module bn_helpers"),
+    (ewa_dunder_import, r"uses __import__, which looks code up as it runs"),
+    (EwaObject(), r"uses bn_helpers\.ewa\.ewa_update"),
+])  # fmt: skip
+def test_the_packages_answer_is_refused_however_it_is_wrapped(fn, how):
+    import re
+
+    score, said = checks.verdict(checks.check_ewa_update, fn)
+    assert score == 0 and re.match(rf"check_ewa_update: your function {how}\. This exercise is for writing it yourself, "
+                                   r"with numpy: the package's version is the answer the check compares with\.", said), said  # fmt: skip
+
+
+def layer_with_the_allowed_functions(A_prev, W, gamma, beta, activation="relu"):
+    return activation_forward(batchnorm_forward(W @ A_prev, gamma, beta)[0], activation)
+
+
+def layer_with_the_packages_layer(A_prev, W, gamma, beta, activation="relu"):
+    return bn_helpers.MLP  # names the module: refused before it is ever called
+
+
+def test_an_exercise_may_use_the_functions_it_names():
+    score, said = checks.verdict(checks.check_batchnorm_layer_forward, layer_with_the_allowed_functions)
+    assert score == score.of and "right in all" in said
+    score, said = checks.verdict(checks.check_batchnorm_layer_forward, layer_with_the_packages_layer)
+    assert score == 0 and "uses the module bn_helpers" in said
+    assert "(it may call batchnorm_forward and activation_forward from bn_helpers, by those names)" in said
+
+
+def test_own_code_that_only_uses_numpy_passes():
+    def ewa(average, value, beta=0.9):
+        return beta * np.asarray(average) + (1 - beta) * np.asarray(value)
+
+    assert checks.verdict(checks.check_ewa_update, ewa)[0] == 1
+
+
+def test_yours_or_ours_goes_on_with_ours_when_yours_is_ours(capsys):
+    assert checks.yours_or_ours(checks.check_ewa_update, ewa_wrapper, ours=ewa_update) is ewa_update
+    assert "does not pass its check yet" in capsys.readouterr().out
+
+
+cache = batchnorm_forward(np.ones((2, 3)), np.ones((2, 1)), np.zeros((2, 1)))[1]  # a notebook's own global
+
+
+def test_an_unwritten_exercise_that_names_a_global_by_accident_is_unwritten_not_refused():
+    def batchnorm_forward(Z, gamma, beta, eps=1e-5):
+        raise NotImplementedError()
+        return Z_tilde, cache  # noqa: F821 -- the student copy's stub: both names are globals here
+
+    score, said = checks.verdict(checks.check_batchnorm_forward, batchnorm_forward)
+    assert score.status == "unwritten" and "is not written yet" in said
