@@ -191,3 +191,29 @@ def test_numpys_errors_get_the_hint_of_their_check(check, fn, match):
     message = fails(check, fn)
     assert re.search(match, message), message
     assert "a per-unit (or per-feature) statistic has shape (n, 1)" not in message  # batch norm's hint is not theirs
+
+
+# --- hidden cases: drawn when the check runs, silent when right ---------------------------------
+
+
+def test_hidden_cases_are_silent_when_right_and_say_their_seed_when_wrong():
+    score, said = checks.verdict(lambda f: checks.check_batchnorm_forward(f, hidden=True), right_forward)
+    assert (score, said) == (2, "")  # nothing that varies from run to run
+    score, said = checks.verdict(lambda f: checks.check_batchnorm_forward(f, hidden=7), forward_hard_coded_eps)
+    assert score == round(2 * 12 / 14, 2)
+    assert "Wrong in 1 of 7 hidden cases; the others are right. These cases were drawn at random when this cell ran, " \
+           "of the kinds the visible check tries; hidden=7 draws the same ones again." in said  # fmt: skip
+    again = checks.verdict(lambda f: checks.check_batchnorm_forward(f, hidden=7), forward_hard_coded_eps)[1]
+    assert again == said  # the seed reproduces the draw
+    with pytest.raises(TypeError, match="hidden must be False, True or a seed"):
+        checks.check_batchnorm_forward.__wrapped__(right_forward, hidden=-1)
+
+
+def test_hidden_cases_differ_from_the_visible_ones_and_between_runs():
+    from bn_helpers.checks.core import drawn
+    from bn_helpers.checks.implementing_batch_norm import _forward_cases
+
+    visible, first, second = drawn(_forward_cases), drawn(_forward_cases, True), drawn(_forward_cases, True)
+    assert [c.name for c in visible] == [c.name for c in first]  # the same kinds of case
+    assert not np.array_equal(visible[0].args[0], first[0].args[0])
+    assert first.seed != second.seed and not np.array_equal(first[0].args[0], second[0].args[0])

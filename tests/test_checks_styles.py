@@ -200,6 +200,22 @@ def test_07_and_08_in_other_styles(check, fn, capsys):
     assert "right in all" in capsys.readouterr().out
 
 
+def test_every_style_passes_the_hidden_cases_too():
+    styles = [(checks.check_batchnorm_forward, (f,)) for f in (forward_staged, forward_in_place, forward_list_cache)]
+    styles += [(checks.check_batchnorm_backward, pair) for pair in [(forward_staged, backward_staged),
+                                                                    (forward_in_place, backward_one_line),
+                                                                    (forward_list_cache, backward_mean_form)]]  # fmt: skip
+    styles += [(checks.check_batchnorm_layer_forward, (layer_with_own_forward,)), (checks.check_momentum_step, (momentum_out_arguments,)),
+               (checks.check_momentum_step, (momentum_slices,)), (checks.check_batch_normalized_example, (noise_loop,)),
+               (checks.check_batchnorm_inference, (inference_one_line,)), (checks.check_ewa_update, (ewa_lerp,)),
+               (checks.check_layernorm_forward, (layernorm_transposed,)), (checks.check_groupnorm_forward, (groupnorm_loop,)),
+               (checks.check_fold_batchnorm, (fold_with_defaults,)), (checks.check_combine_statistics, (combine_chan_on_copies,))]  # fmt: skip
+    for seed in range(20):
+        for check, fns in styles:
+            score, said = checks.verdict(lambda *f: check(*f, hidden=seed), *fns)
+            assert (score, said) == (score.of, ""), (check.__name__, [f.__name__ for f in fns], seed, said)
+
+
 # --- after the check: the learner's function once it passes, the package's until then -----------------
 
 

@@ -57,7 +57,7 @@ def test_every_notebook_has_an_exercise_and_its_check(path):
             # the cell right after an exercise is its check: a locked grade cell calling check_<name>
             assert following["metadata"]["nbgrader"]["grade"] and following["metadata"]["nbgrader"]["locked"]
             # it imports its check itself, so that no name rebound in a learner's cell can stand in for it
-            first, call = "".join(following["source"]).split("\n")
+            first, call, *hidden = "".join(following["source"]).split("\n")  # then its hidden part, if any
             name = call.split("(")[0]
             assert call.startswith("check_") and first == f"from bn_helpers.checks import {name}", following["source"]
             assert following["metadata"]["nbgrader"]["grade_id"] == "check_" + meta["grade_id"]
@@ -125,7 +125,8 @@ def graded(tmp_path_factory):
             max_scores.add(gb.find_assignment("course").max_score)
     (max_score,) = max_scores
     autograded = {s: course / "autograded" / s / "course" for s, course in courses.items()}
-    return dict(autograded=autograded, scores=scores, max_score=max_score)
+    released = courses["untouched"] / "release" / "course"
+    return dict(autograded=autograded, scores=scores, max_score=max_score, released=released)
 
 
 def grade_cells(path):
@@ -138,7 +139,7 @@ def test_a_grade_cells_points_are_its_checks_points(path):
     from bn_helpers import checks
 
     for cell in grade_cells(path):
-        name = "".join(cell["source"]).split("\n")[-1].split("(")[0].strip()  # the call, after its import
+        name = "".join(cell["source"]).split("\n")[1].split("(")[0].strip()  # the call, after its import
         points = 1 if name == "check_prediction" else getattr(checks, name).points
         assert cell["metadata"]["nbgrader"]["points"] == points, (cell["metadata"]["nbgrader"]["grade_id"], points)
 
@@ -218,17 +219,63 @@ def test_nbgrader_one_mistake_costs_one_exercise(tmp_path):
     assert points["check_batchnorm_backward"] == (4, 4)  # judged on its own, with the prescribed cache
 
 
-FAKED_06 = {
-    # the package's answer behind a wrapper of the same name
-    "ewa_update": "from bn_helpers import ewa_update as _ours\n\n\n"
-                  "def ewa_update(average, value, beta=0.9):\n    return _ours(average, value, beta)\n",
-    # no work at all, and the check's name rebound to something that prints a pass and returns full marks
-    "batchnorm_inference": "def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps=1e-5):\n    return Z\n\n\n"
-                           "check_batchnorm_inference = lambda *args: print('right in all 5 cases') or 2\n",
-}
+def lookup_table_inference():
+    """The visible cases of check_batchnorm_inference memorised: inputs recognised by shape and sum, answers copied."""
+    import numpy as np
+
+    from bn_helpers.checks.at_test_time import _inference_cases, _inference_ref
+
+    table = {}
+    for case in _inference_cases():
+        Z = case.args[0]
+        table[(np.shape(Z), round(float(np.sum(Z)), 6))] = _inference_ref(*case.args, **case.kwargs)[0].tolist()
+    return ("import numpy as np\n\n"
+            f"_TABLE = {table!r}\n\n\n"
+            "def batchnorm_inference(Z, gamma, beta, running_mean, running_var, eps=1e-5):\n"
+            "    key = (np.shape(Z), round(float(np.sum(Z)), 6))\n"
+            "    return np.array(_TABLE[key]) if key in _TABLE else np.asarray(Z, dtype=float)\n")  # fmt: skip
 
 
-def test_nbgrader_scores_0_for_a_wrapped_answer_and_a_rebound_check(tmp_path):
-    points = autograde_one(tmp_path, "06_batch_norm_at_test_time.ipynb", FAKED_06)
+FAKED_EWA = (
+    # the package's answer behind a wrapper of the same name, and the check's name rebound to a lambda that prints a
+    # pass and returns full marks
+    "from bn_helpers import ewa_update as _ours\n\n\n"
+    "def ewa_update(average, value, beta=0.9):\n    return _ours(average, value, beta)\n\n\n"
+    "check_ewa_update = lambda *args: print('right in all 5 cases') or 1\n"
+)
+
+
+def test_the_lookup_table_passes_the_visible_check_and_fails_the_hidden_one():
+    from bn_helpers import checks
+
+    namespace = {}
+    exec(lookup_table_inference(), namespace)
+    fn = namespace["batchnorm_inference"]
+    assert checks.verdict(checks.check_batchnorm_inference, fn)[0] == 2  # memorised: the visible cases pass
+    score, said = checks.verdict(lambda f: checks.check_batchnorm_inference(f, hidden=1234), fn)
+    assert score == 0 and "hidden=1234 draws the same ones again" in said
+
+
+def test_nbgrader_scores_0_for_a_wrapped_answer_a_rebound_check_and_a_lookup_table(tmp_path):
+    faked = {"ewa_update": FAKED_EWA, "batchnorm_inference": lookup_table_inference()}
+    points = autograde_one(tmp_path, "06_batch_norm_at_test_time.ipynb", faked)
     assert points["check_ewa_update"] == (0, 1)
     assert points["check_batchnorm_inference"] == (0, 2)
+
+
+def test_nbgraders_released_copies_carry_no_hidden_cases(graded):
+    released = sorted(graded["released"].glob("*.ipynb"))
+    assert len(released) == len(NOTEBOOKS)
+    for path in released:
+        text = path.read_text()
+        assert "HIDDEN TESTS" not in text and "hidden=" not in text, path.name
+
+
+def test_student_copies_carry_no_hidden_cases():
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        text = path.read_text()
+        assert "HIDDEN TESTS" not in text and "hidden=" not in text, path.name
+    for path in NOTEBOOKS:  # while every check's grade cell in the course notebooks has them
+        for cell in grade_cells(path):
+            source = "".join(cell["source"])
+            assert "check_prediction" in source or "### BEGIN HIDDEN TESTS\n" in source and "hidden=True)" in source

@@ -13,6 +13,9 @@ through nbconvert, without nbgrader's database or a JupyterHub:
   is dropped, so Run All goes on; inside a function it stays, and the
   function's check says the exercise is not written yet;
 - ``ClearOutput``: no stored outputs (and no execution counts);
+- ``ClearHiddenTests``: a grade cell's hidden part (between ``### BEGIN HIDDEN
+  TESTS`` and ``### END HIDDEN TESTS``: the check on cases drawn when grading
+  runs) is removed, so the copy's check is the visible one;
 - ``LockCells``: grade cells cannot be edited or deleted in a front end;
 - ``ComputeChecksums`` and ``CheckCellMetadata``: nbgrader's bookkeeping and its
   own check that the cell metadata is consistent.
@@ -33,7 +36,14 @@ from pathlib import Path
 import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbconvert.preprocessors import Preprocessor
-from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, ClearSolutions, ComputeChecksums, LockCells
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    LockCells,
+)
 from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +94,7 @@ def student_copy(path: Path) -> str:
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)  # no stored widget state: the copy has no outputs to show it
     exporter = NotebookExporter(config=Config())
-    for pre in (ClearSolutions, RunAllGoesOn, ClearOutput, LockCells, ComputeChecksums, CheckCellMetadata):
+    for pre in (ClearSolutions, RunAllGoesOn, ClearOutput, ClearHiddenTests, LockCells, ComputeChecksums, CheckCellMetadata):
         exporter.register_preprocessor(pre(), enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"unique_key": path.stem})
     nb = nbformat.reads(body, as_version=4)

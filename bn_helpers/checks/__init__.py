@@ -13,6 +13,12 @@ code, so Run All goes on. ``check.__wrapped__`` raises instead, for code that
 needs the verdict as an exception; :func:`verdict` returns the score and the
 printed text.
 
+``check_<name>(..., hidden=True)`` judges cases of the same kinds drawn at
+random when it runs (a grade cell's hidden part, stripped from the student
+copies): it prints nothing when they pass, and its value is the points for
+those cases, so a function that only knows the visible cases earns nothing.
+``hidden=<seed>`` draws the same cases again.
+
 One module per notebook holds that notebook's checks and their catalogues of
 mistakes; the core they are written on is :mod:`bn_helpers.checks.core`.
 Import a check from here: ``from bn_helpers.checks import check_batchnorm_forward``.

@@ -6,11 +6,11 @@ import numpy as np
 
 from ..folding import fold_batchnorm
 from ..sync_batchnorm import combine_statistics
-from .core import Case, Mistake, learner_facing, need_function, returns_tuple, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run
 
 
-def _fold_cases():
-    rng = np.random.default_rng(8)
+def _fold_cases(rng=None):
+    rng = np.random.default_rng(8) if rng is None else rng
 
     def layer(n, n_prev, dtype=np.float64, var_low=0.2):
         gamma = rng.uniform(0.5, 2.0, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
@@ -84,19 +84,19 @@ FOLD_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_fold_batchnorm(fn):
+def check_fold_batchnorm(fn, hidden=False):
     """Check ``fn(W, b, gamma, beta, running_mean, running_var, eps=1e-5) -> (W_folded, b_folded)``.
 
     ``W`` ``(n_l, n_prev)``, ``b`` ``(n_l, 1)`` or None, the rest ``(n_l, 1)``;
     ``b_folded`` must be ``(n_l, 1)`` also when ``b`` is None.
     """
     need_function(fn, "check_fold_batchnorm", "check_fold_batchnorm(fold_batchnorm)")
-    run("check_fold_batchnorm", fn, _fold_ref, _fold_cases(), FOLD_MISTAKES, ["W_folded", "b_folded"],
+    run("check_fold_batchnorm", fn, _fold_ref, drawn(_fold_cases, hidden), FOLD_MISTAKES, ["W_folded", "b_folded"],
         select=returns_tuple(2, "fold_batchnorm", ["W_folded", "b_folded"]))  # fmt: skip
 
 
-def _combine_cases():
-    rng = np.random.default_rng(88)
+def _combine_cases(rng=None):
+    rng = np.random.default_rng(88) if rng is None else rng
 
     def devices(sizes, n=3, offsets=None, spread=1.0):
         counts, means, M2s = [], [], []
@@ -158,11 +158,11 @@ COMBINE_MISTAKES = [
 
 
 @learner_facing(points=3)
-def check_combine_statistics(fn):
+def check_combine_statistics(fn, hidden=False):
     """Check ``fn(counts, means, M2s) -> (mu, var)``: the whole batch's statistics from each device's.
 
     ``counts``: k ints; ``means``, ``M2s``: k arrays ``(n_l, 1)``; returns ``(n_l, 1)`` each.
     """
     need_function(fn, "check_combine_statistics", "check_combine_statistics(combine_statistics)")
-    run("check_combine_statistics", fn, _combine_ref, _combine_cases(), COMBINE_MISTAKES, ["mu", "var"],
+    run("check_combine_statistics", fn, _combine_ref, drawn(_combine_cases, hidden), COMBINE_MISTAKES, ["mu", "var"],
         select=returns_tuple(2, "combine_statistics", ["mu", "var"]))  # fmt: skip

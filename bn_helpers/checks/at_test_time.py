@@ -6,12 +6,12 @@ import numpy as np
 
 from ..batchnorm import batchnorm_inference
 from ..ewa import ewa_update
-from .core import Case, Mistake, learner_facing, need_function, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, run
 from .implementing_batch_norm import forward_variant
 
 
-def _inference_cases():
-    rng = np.random.default_rng(11)
+def _inference_cases(rng=None):
+    rng = np.random.default_rng(11) if rng is None else rng
 
     def stats(n, dtype=np.float64):
         return (rng.normal(0.0, 2.0, (n, 1)).astype(dtype), rng.uniform(0.5, 3.0, (n, 1)).astype(dtype))
@@ -63,18 +63,18 @@ INFERENCE_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_batchnorm_inference(fn):
+def check_batchnorm_inference(fn, hidden=False):
     """Check ``fn(Z, gamma, beta, running_mean, running_var, eps=1e-5) -> Z_tilde`` against ``batchnorm_inference``.
 
     ``Z`` ``(n_l, m)`` with any ``m >= 1``; the other arrays ``(n_l, 1)``.
     """
     need_function(fn, "check_batchnorm_inference", "check_batchnorm_inference(batchnorm_inference)")
-    run("check_batchnorm_inference", fn, _inference_ref, _inference_cases(), INFERENCE_MISTAKES, ["Z_tilde"],
+    run("check_batchnorm_inference", fn, _inference_ref, drawn(_inference_cases, hidden), INFERENCE_MISTAKES, ["Z_tilde"],
         select=lambda out: (out,))  # fmt: skip
 
 
-def _ewa_cases():
-    rng = np.random.default_rng(3)
+def _ewa_cases(rng=None):
+    rng = np.random.default_rng(3) if rng is None else rng
     return [
         Case("arrays of shape (3, 1), beta = 0.99", (rng.normal(0.0, 1.0, (3, 1)), rng.normal(2.0, 1.0, (3, 1))),
              {"beta": 0.99}),  # fmt: skip
@@ -102,7 +102,7 @@ EWA_MISTAKES = [
 
 
 @learner_facing(points=1)
-def check_ewa_update(fn):
+def check_ewa_update(fn, hidden=False):
     """Check ``fn(average, value, beta=0.9) -> new average`` (numbers or arrays of one shape) against ``ewa_update``."""
     need_function(fn, "check_ewa_update", "check_ewa_update(ewa_update)")
-    run("check_ewa_update", fn, _ewa_ref, _ewa_cases(), EWA_MISTAKES, ["new average"], select=lambda out: (out,))
+    run("check_ewa_update", fn, _ewa_ref, drawn(_ewa_cases, hidden), EWA_MISTAKES, ["new average"], select=lambda out: (out,))

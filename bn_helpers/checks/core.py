@@ -33,6 +33,7 @@ import inspect
 import io
 import itertools
 import re
+import secrets
 import traceback
 import types
 import warnings
@@ -298,6 +299,33 @@ def _matching_mistakes(mistakes, case, got_parts, wrong, build=None):
     return found
 
 
+class _Drawn(list):
+    """A check's cases, with the seed they were drawn from when they are hidden ones."""
+
+    seed = None
+
+
+def drawn(builder, hidden=False):
+    """A check's cases: the visible ones (``hidden=False``), or cases of the same kinds drawn afresh.
+
+    ``hidden=True`` draws a seed now, so that a grading run judges inputs that
+    nobody has seen; ``hidden=<int>`` draws the cases of that seed again (a
+    failure says which). ``builder(rng)`` makes the cases; ``builder()`` makes
+    the visible ones, from the check's own seed.
+    """
+    if hidden is False or hidden is None:
+        return _Drawn(builder())
+    if hidden is True:
+        seed = secrets.randbits(32)
+    elif isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool) and hidden >= 0:
+        seed = int(hidden)
+    else:
+        raise TypeError(f"hidden must be False, True or a seed (an int >= 0); got {hidden!r}")
+    cases = _Drawn(builder(np.random.default_rng(seed)))
+    cases.seed = seed
+    return cases
+
+
 def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, build=None, diagnose=None, hints=(),
         shapes=BATCH_NORM_SHAPES):
     """The common loop: every case against the reference; the first failing case in full, and which others fail.
@@ -326,13 +354,19 @@ def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, bu
                 first = first or err
                 wrong.append(case.name)
     warned = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    seed = getattr(cases, "seed", None)
     if first is None:
-        print(success_line(title, cases))
-        print("".join(f"Your code also warned: {w}\n" for w in warned), end="")
+        if seed is None:  # hidden cases that pass add nothing to the visible check's line
+            print(success_line(title, cases))
+            print("".join(f"Your code also warned: {w}\n" for w in warned), end="")
         return
     others = [f"'{name}'" for name in wrong[1:]]
-    summary = (f"Wrong in {len(wrong)} of {len(cases)} cases" + (f"; also in {'; '.join(others)}." if others else
+    kind = "cases" if seed is None else "hidden cases"
+    summary = (f"Wrong in {len(wrong)} of {len(cases)} {kind}" + (f"; also in {'; '.join(others)}." if others else
                "; the others are right."))  # fmt: skip
+    if seed is not None:
+        summary += (f" These cases were drawn at random when this cell ran, of the kinds the visible check tries; "
+                    f"hidden={seed} draws the same ones again.")  # fmt: skip
     failed = AssertionError("\n".join([f"{first}", summary, *(f"Your code warned: {w}" for w in warned)]))
     failed.passed, failed.total = len(cases) - len(wrong), len(cases)  # for partial credit
     raise failed from first.__cause__

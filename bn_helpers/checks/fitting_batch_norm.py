@@ -6,12 +6,12 @@ import numpy as np
 
 from ..batchnorm import batchnorm_forward
 from ..layers import activation_forward
-from .core import Case, Mistake, learner_facing, need_function, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, run
 from .implementing_batch_norm import forward_variant
 
 
-def _layer_cases():
-    rng = np.random.default_rng(9)
+def _layer_cases(rng=None):
+    rng = np.random.default_rng(9) if rng is None else rng
 
     def case(name, n_prev, n, m, activation, dtype=np.float64):
         A_prev = rng.normal(0.5, 1.0, (n_prev, m)).astype(dtype)
@@ -76,7 +76,7 @@ LAYER_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_batchnorm_layer_forward(fn):
+def check_batchnorm_layer_forward(fn, hidden=False):
     """Check ``fn(A_prev, W, gamma, beta, activation="relu") -> A``: ``A = g(batch norm of W @ A_prev)``, no bias.
 
     Shapes: ``A_prev`` ``(n_prev, m)``, ``W`` ``(n_l, n_prev)``, ``gamma``,
@@ -84,5 +84,5 @@ def check_batchnorm_layer_forward(fn):
     """
     need_function(fn, "check_batchnorm_layer_forward", "check_batchnorm_layer_forward(batchnorm_layer_forward)",
                   allowed=("batchnorm_forward", "activation_forward"))
-    run("check_batchnorm_layer_forward", fn, _layer_ref, _layer_cases(), LAYER_MISTAKES, ["A"],
+    run("check_batchnorm_layer_forward", fn, _layer_ref, drawn(_layer_cases, hidden), LAYER_MISTAKES, ["A"],
         select=lambda out: (out,), hints=[("inhomogeneous", _UNPACK)])  # fmt: skip

@@ -8,11 +8,11 @@ import itertools
 import numpy as np
 
 from ..batchnorm import batchnorm_backward, batchnorm_forward
-from .core import Case, Mistake, describe, learner_facing, need_function, quiet, returns_tuple, run, success_line
+from .core import Case, Mistake, describe, drawn, learner_facing, need_function, quiet, returns_tuple, run, success_line
 
 
-def _forward_cases():
-    rng = np.random.default_rng(2024)
+def _forward_cases(rng=None):
+    rng = np.random.default_rng(2024) if rng is None else rng
 
     def params(n, dtype=np.float64):
         return (rng.uniform(0.5, 2.0, (n, 1)).astype(dtype) * rng.choice([-1.0, 1.0], (n, 1)).astype(dtype),
@@ -144,7 +144,7 @@ CACHE_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_batchnorm_forward(fn):
+def check_batchnorm_forward(fn, hidden=False):
     """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.batchnorm_forward`.
 
     ``Z`` has shape ``(n_l, m)``, ``gamma`` and ``beta`` ``(n_l, 1)``. Both
@@ -153,7 +153,7 @@ def check_batchnorm_forward(fn):
     backward pass's check relies on that cache.
     """
     need_function(fn, "check_batchnorm_forward", "check_batchnorm_forward(batchnorm_forward)")
-    cases, title = _forward_cases(), "check_batchnorm_forward"
+    cases, title = drawn(_forward_cases, hidden), "check_batchnorm_forward"
     verdicts = []
     for reference, mistakes, names, select, build in [
         (_forward_ref, FORWARD_MISTAKES, ["Z_tilde"], lambda out: returns_tuple(2, "batchnorm_forward", ["Z_tilde", "cache"])(out)[:1],
@@ -167,7 +167,8 @@ def check_batchnorm_forward(fn):
         except AssertionError as err:
             verdicts.append(err)
     if not any(verdicts):
-        print(success_line(title, cases))
+        if cases.seed is None:  # hidden cases that pass add nothing to the visible check's line
+            print(success_line(title, cases))
         return
     first = next(v for v in verdicts if v)
     message = str(first)
@@ -180,8 +181,8 @@ def check_batchnorm_forward(fn):
     raise failed from first.__cause__
 
 
-def _backward_cases():
-    rng = np.random.default_rng(7)
+def _backward_cases(rng=None):
+    rng = np.random.default_rng(7) if rng is None else rng
     cases = []
     for name, Z, eps in [("3 units x 5 examples, non-trivial gamma and beta", rng.normal(2.0, 3.0, (3, 5)), 1e-5),
                          ("m = 2 examples, eps = 0.5 (so the gradient is not tiny)", rng.normal(0.0, 1.0, (4, 2)), 0.5),
@@ -291,7 +292,7 @@ def _cache_order(forward_fn, backward_fn, case):
 
 
 @learner_facing(points=4)
-def check_batchnorm_backward(forward_fn, backward_fn):
+def check_batchnorm_backward(forward_fn, backward_fn, hidden=False):
     """Check ``backward_fn(dZ_tilde, cache) -> (dZ, dgamma, dbeta)``, with ``cache`` from your ``forward_fn``.
 
     Shapes: ``dZ`` ``(n_l, m)``, ``dgamma`` and ``dbeta`` ``(n_l, 1)``. The
@@ -318,7 +319,7 @@ def check_batchnorm_backward(forward_fn, backward_fn):
             f"(Z_norm, var, gamma, eps), computed by bn_helpers.")  # fmt: skip
     diagnose = (lambda case, got: _cache_order(forward_fn, backward_fn, case)) if forward_right else None
     try:
-        run("check_batchnorm_backward", via_the_cache, _backward_ref, _backward_cases(), BACKWARD_MISTAKES,
+        run("check_batchnorm_backward", via_the_cache, _backward_ref, drawn(_backward_cases, hidden), BACKWARD_MISTAKES,
             ["dZ", "dgamma", "dbeta"], select=returns_tuple(3, "batchnorm_backward", ["dZ", "dgamma", "dbeta"]),
             build=lambda **options: backward_variant(**options), diagnose=diagnose)  # fmt: skip
     except AssertionError as err:

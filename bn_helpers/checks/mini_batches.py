@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..optimizers import Momentum
-from .core import Case, Mistake, Refused, learner_facing, need_function, run
+from .core import Case, Mistake, Refused, drawn, learner_facing, need_function, run
 
 
-def _momentum_cases():
-    rng = np.random.default_rng(13)
+def _momentum_cases(rng=None):
+    rng = np.random.default_rng(13) if rng is None else rng
     shapes = {"W1": (3, 4), "gamma1": (3, 1), "beta1": (3, 1), "W2": (2, 3), "b2": (2, 1)}
 
     def case(name, learning_rate, momentum, dtype=np.float64):
@@ -98,7 +98,7 @@ MOMENTUM_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_momentum_step(fn):
+def check_momentum_step(fn, hidden=False):
     """Check ``fn(params, grads, velocities, learning_rate, momentum=0.9)``: one step of momentum, in place.
 
     ``params``, ``grads`` and ``velocities`` are dicts with the same names
@@ -107,5 +107,5 @@ def check_momentum_step(fn):
     consecutive steps are compared with :class:`bn_helpers.Momentum`.
     """
     need_function(fn, "check_momentum_step", "check_momentum_step(momentum_step)")
-    run("check_momentum_step", _three_steps(fn), _momentum_ref, _momentum_cases(), MOMENTUM_MISTAKES,
+    run("check_momentum_step", _three_steps(fn), _momentum_ref, drawn(_momentum_cases, hidden), MOMENTUM_MISTAKES,
         ["W1", "gamma1", "beta1", "W2", "b2"])  # fmt: skip

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..normalize import input_statistics, normalize_inputs
-from .core import Case, Mistake, learner_facing, need_function, quiet, returns_tuple, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, quiet, returns_tuple, run
 
 
-def _normalize_cases():
-    rng = np.random.default_rng(5)
+def _normalize_cases(rng=None):
+    rng = np.random.default_rng(5) if rng is None else rng
 
     def split(X):
         return X[:, :40], X[:, 40:]
@@ -66,7 +66,7 @@ NORMALIZE_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_normalize_inputs(statistics_fn, normalize_fn):
+def check_normalize_inputs(statistics_fn, normalize_fn, hidden=False):
     """Check ``input_statistics(X) -> (mu, var)`` and ``normalize_inputs(X, mu, var)`` on a training and a test set.
 
     The statistics come from the training set ``(n_x, m)`` and have shape
@@ -82,10 +82,11 @@ def check_normalize_inputs(statistics_fn, normalize_fn):
         mu, var = statistics_fn(X_train)
         return mu, var, normalize_fn(X_train, mu, var), normalize_fn(X_test, mu, var)
 
+    cases = drawn(_normalize_cases, hidden)
     # The statistics alone first: a wrong shape there would otherwise surface as an error in normalize_inputs.
     with quiet():
-        run("check_normalize_inputs", statistics_only, lambda a, b: _normalize_ref(a, b)[:2], _normalize_cases(),
+        run("check_normalize_inputs", statistics_only, lambda a, b: _normalize_ref(a, b)[:2], cases,
             [Mistake(m.message, m.fn.stats) for m in NORMALIZE_MISTAKES[:2]], ["mu", "var"],
             select=returns_tuple(2, "input_statistics", ["mu", "var"]))  # fmt: skip
-    run("check_normalize_inputs", both, _normalize_ref, _normalize_cases(), NORMALIZE_MISTAKES,
+    run("check_normalize_inputs", both, _normalize_ref, cases, NORMALIZE_MISTAKES,
         ["mu", "var", "normalized training set", "normalized test set"])  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..normalization import groupnorm_forward, layernorm_forward
-from .core import Case, Mistake, learner_facing, need_function, returns_tuple, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run
 
 
 _LAYER_NORM_SHAPES = ("Check the shapes: layer norm's statistics are one per example, shape (1, m), e.g. "
@@ -17,8 +17,8 @@ _GROUP_NORM_SHAPES = ("Check the shapes: group norm's statistics live on X viewe
                       "(1, 1, 1, n_C).")  # fmt: skip
 
 
-def _layernorm_cases():
-    rng = np.random.default_rng(707)
+def _layernorm_cases(rng=None):
+    rng = np.random.default_rng(707) if rng is None else rng
 
     def params(n, dtype=np.float64):
         return (rng.uniform(0.5, 2.0, (n, 1)).astype(dtype) * rng.choice([-1.0, 1.0], (n, 1)).astype(dtype),
@@ -62,19 +62,19 @@ LAYERNORM_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_layernorm_forward(fn):
+def check_layernorm_forward(fn, hidden=False):
     """Check ``fn(Z, gamma, beta, eps=1e-5) -> (Z_tilde, cache)`` against :func:`bn_helpers.normalization.layernorm_forward`.
 
     ``Z`` ``(n_l, m)``, ``gamma`` and ``beta`` ``(n_l, 1)``; only ``Z_tilde`` is compared.
     """
     need_function(fn, "check_layernorm_forward", "check_layernorm_forward(layernorm_forward)")
-    run("check_layernorm_forward", fn, _layernorm_ref, _layernorm_cases(), LAYERNORM_MISTAKES, ["Z_tilde"],
+    run("check_layernorm_forward", fn, _layernorm_ref, drawn(_layernorm_cases, hidden), LAYERNORM_MISTAKES, ["Z_tilde"],
         shapes=_LAYER_NORM_SHAPES,
         select=lambda out: returns_tuple(2, "layernorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
 
 
-def _groupnorm_cases():
-    rng = np.random.default_rng(77)
+def _groupnorm_cases(rng=None):
+    rng = np.random.default_rng(77) if rng is None else rng
 
     def params(n_C, dtype=np.float64):
         return (rng.uniform(0.5, 2.0, (1, 1, 1, n_C)).astype(dtype) * rng.choice([-1.0, 1.0], (1, 1, 1, n_C)).astype(dtype),
@@ -158,12 +158,12 @@ GROUPNORM_MISTAKES = [
 
 
 @learner_facing(points=3)
-def check_groupnorm_forward(fn):
+def check_groupnorm_forward(fn, hidden=False):
     """Check ``fn(X, gamma, beta, groups, eps=1e-5) -> (out, cache)`` against :func:`bn_helpers.normalization.groupnorm_forward`.
 
     ``X`` ``(m, n_H, n_W, n_C)``, ``gamma`` and ``beta`` ``(1, 1, 1, n_C)``; only ``out`` is compared.
     """
     need_function(fn, "check_groupnorm_forward", "check_groupnorm_forward(groupnorm_forward)")
-    run("check_groupnorm_forward", fn, _groupnorm_ref, _groupnorm_cases(), GROUPNORM_MISTAKES, ["out"],
+    run("check_groupnorm_forward", fn, _groupnorm_ref, drawn(_groupnorm_cases, hidden), GROUPNORM_MISTAKES, ["out"],
         shapes=_GROUP_NORM_SHAPES,
         select=lambda out: returns_tuple(2, "groupnorm_forward", ["out", "cache"])(out)[:1])  # fmt: skip

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..batchnorm import batchnorm_forward
-from .core import Case, Mistake, learner_facing, need_function, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, run
 from .implementing_batch_norm import forward_variant
 
 
-def _noise_cases():
-    rng = np.random.default_rng(17)
+def _noise_cases(rng=None):
+    rng = np.random.default_rng(17) if rng is None else rng
     z = rng.normal(1.0, 2.0, 200)
 
     def batches(k, m):
@@ -52,7 +52,7 @@ NOISE_MISTAKES = [
 
 
 @learner_facing(points=2)
-def check_batch_normalized_example(fn):
+def check_batch_normalized_example(fn, hidden=False):
     """Check ``fn(z, batches, eps=1e-5) -> (k,)``: one example's normalized value in each of ``k`` mini-batches.
 
     ``z`` ``(N,)`` is one unit's value over the training set; ``batches`` is an
@@ -61,5 +61,5 @@ def check_batch_normalized_example(fn):
     """
     need_function(fn, "check_batch_normalized_example", "check_batch_normalized_example(batch_normalized_example)",
                   allowed=("batchnorm_forward",))
-    run("check_batch_normalized_example", fn, _noise_ref, _noise_cases(), NOISE_MISTAKES, ["normalized values"],
+    run("check_batch_normalized_example", fn, _noise_ref, drawn(_noise_cases, hidden), NOISE_MISTAKES, ["normalized values"],
         select=lambda out: (out,))  # fmt: skip
