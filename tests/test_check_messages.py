@@ -217,3 +217,20 @@ def test_hidden_cases_differ_from_the_visible_ones_and_between_runs():
     assert [c.name for c in visible] == [c.name for c in first]  # the same kinds of case
     assert not np.array_equal(visible[0].args[0], first[0].args[0])
     assert first.seed != second.seed and not np.array_equal(first[0].args[0], second[0].args[0])
+
+
+def test_no_hidden_case_repeats_a_visible_one():
+    """Memorising every visible answer earns nothing on hidden cases: no hidden value is fixed."""
+    from bn_helpers.checks.at_test_time import _ewa_cases, _ewa_ref
+
+    table = [(case.args, _ewa_ref(*case.args, **case.kwargs)[0]) for case in _ewa_cases()]
+
+    def ewa_lookup(average, value, beta=0.9):
+        for (a, v), answer in table:
+            if np.shape(a) == np.shape(average) and np.array_equal(a, average) and np.array_equal(v, value):
+                return answer
+        return np.full(np.shape(value), np.nan)  # no answer to look up
+
+    assert checks.verdict(checks.check_ewa_update, ewa_lookup)[0] == 1  # the visible check is fooled
+    for seed in range(20):
+        assert checks.verdict(lambda f: checks.check_ewa_update(f, hidden=seed), ewa_lookup)[0] == 0

@@ -74,15 +74,21 @@ def check_batchnorm_inference(fn, hidden=False):
 
 
 def _ewa_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(3) if rng is None else rng
+    # The visible cases show round numbers; hidden ones draw every value, so that no answer can be looked up.
+    a, v = (0.0, 5.0) if visible else (float(np.round(rng.normal(0.0, 3.0), 3)), float(np.round(rng.normal(0.0, 3.0), 3)))
+    averages = np.array([[1.0], [2.0]]) if visible else rng.normal(0.0, 2.0, (2, 1))
+    values = np.array([[3.0], [-1.0]]) if visible else rng.normal(0.0, 2.0, (2, 1))
+    ints = (np.array([[0], [4]]), np.array([[10], [2]])) if visible else tuple(rng.integers(-10, 11, (2, 2, 1)))
     return [
         Case("arrays of shape (3, 1), beta = 0.99", (rng.normal(0.0, 1.0, (3, 1)), rng.normal(2.0, 1.0, (3, 1))),
              {"beta": 0.99}),  # fmt: skip
-        Case("numbers: average 0.0, value 5.0, beta = 0.9", (0.0, 5.0), {"beta": 0.9}),
+        Case(f"numbers: average {a!r}, value {v!r}, beta = 0.9", (a, v), {"beta": 0.9}),
         Case("beta = 0 (the average becomes the value)", (rng.normal(0.0, 1.0, (2, 1)), rng.normal(0.0, 1.0, (2, 1))),
              {"beta": 0.0}),  # fmt: skip
-        Case("the default beta (0.9)", (np.array([[1.0], [2.0]]), np.array([[3.0], [-1.0]]))),
-        Case("integer values", (np.array([[0], [4]]), np.array([[10], [2]])), {"beta": 0.5}),
+        Case("the default beta (0.9)", (averages, values)),
+        Case("integer values", ints, {"beta": 0.5}),
     ]
 
 
