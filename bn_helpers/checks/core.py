@@ -22,6 +22,10 @@ with the reference:
 - not written yet (``NotImplementedError``): lets it through unchanged;
 - any other exception: reported with the case that triggered it;
 - an input changed in place: reported, since a caller may still need it.
+
+The learner never sees that exception: :func:`learner_facing` wraps each
+public check so that it prints the verdict and returns the points earned (a
+:class:`Score`), and Run All goes on.
 """
 
 from __future__ import annotations
