@@ -18,7 +18,7 @@ from .convnet import ConvNet
 from .data import Dataset, load_dataset, load_digits, load_mnist1d
 from .ewa import ewa_series, ewa_update
 from .folding import fold_batchnorm, fold_mlp, recompute_statistics
-from .gradcheck import check_model_gradients, compare, numerical_gradient, rel_error
+from .gradcheck import check_model_gradients, error_line, numerical_gradient, rel_error
 from .layers import (
     accuracy,
     activation_backward,
@@ -77,9 +77,9 @@ __all__ = [
     "batchnorm_inference",
     "check_model_gradients",
     "combine_statistics",
-    "compare",
     "dense_backward",
     "dense_forward",
+    "error_line",
     "ewa_series",
     "ewa_update",
     "fold_batchnorm",

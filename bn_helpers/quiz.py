@@ -149,6 +149,29 @@ def _scored(held, status, verdict, why=""):
     return Score(1 if held else 0, 1, status)
 
 
+# --- 02: implementing batch norm -------------------------------------------------------
+
+PREDICTIONS["02-two-examples"] = Prediction(
+    {"a": "-1 and +1 in each unit (to 3 decimals), whatever its two values",
+     "b": "values that depend on how far apart each unit's two values are",
+     "c": "0 and 0 in each unit: two examples have no spread to normalize"},
+    None,
+    "With two examples, z - mu is -d/2 and +d/2 (d the distance between them) and sigma is d/2, so z_norm is -1 and "
+    "+1 (times sqrt(sigma^2 / (sigma^2 + eps)), which rounds to 1 at 3 decimals unless the two values are closer than about 0.2 "
+    "of each other). At m = 2 batch norm keeps only which example is the larger: notebook 04 shows what that does "
+    "to training.",
+)  # fmt: skip
+
+PREDICTIONS["02-row-sums"] = Prediction(
+    {"a": "dbeta, the sum of the same row of dZ_tilde", "b": "0, up to rounding", "c": "gamma times dbeta",
+     "d": "numbers with no pattern, different for each dZ_tilde"},
+    None,
+    "Adding the same number c to every example of a unit moves mu by c and leaves z - mu, sigma^2 and so z_tilde "
+    "unchanged: the loss does not change. The sum of a row of dZ is exactly the loss's rate of change under that "
+    "move, so it is 0. That is also why a bias b before batch norm gets no gradient (notebook 03).",
+)  # fmt: skip
+
+
 # --- 07: normalizing along other axes ---------------------------------------------------
 
 PREDICTIONS["07-spatial-sets"] = Prediction(

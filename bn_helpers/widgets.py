@@ -399,6 +399,24 @@ def draw_gamma_beta(z_norm, gamma, beta):
     return _static_figure(GammaBetaPicture, (7, 4), (z_norm,), dict(gamma=gamma, beta=beta))
 
 
+def draw_gamma_beta_grid(z_norm, settings):
+    """The sliders' picture at several settings, side by side in rows of two, as one static figure.
+
+    ``z_norm``: one unit's normalized values ``(m,)``; ``settings``: a list of
+    ``(gamma, beta)`` pairs. Returns ``(figure, [stats, ...])``, one
+    :func:`gamma_beta_stats` per setting, in the order given.
+    """
+    import matplotlib.pyplot as plt
+
+    if not settings:
+        raise ValueError("settings must list at least one (gamma, beta) pair")
+    rows = -(-len(settings) // 2)
+    fig = plt.figure(figsize=(13, 3.8 * rows), layout="constrained")
+    panels = fig.subfigures(rows, 2, squeeze=False).ravel()
+    stats = [GammaBetaPicture(panel, z_norm).show(gamma, beta)[0] for panel, (gamma, beta) in zip(panels, settings)]
+    return fig, stats
+
+
 GAMMAS = [0.25, 0.5, 1.0, 2.0, 3.0, 5.0]  # the sliders' settings: a picture is stored for each pair
 BETAS = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
 

@@ -15,6 +15,7 @@ import pytest
 from bn_helpers import (
     activation_forward,
     batchnorm_backward,
+    batchnorm_backward_staged,
     batchnorm_forward,
     batchnorm_inference,
     ewa_update,
@@ -39,6 +40,25 @@ def backward(dZ_tilde, cache):
     dbeta = dZ_tilde.sum(axis=1, keepdims=True)
     dgamma = (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
     dZ = gamma / (m * np.sqrt(var + eps)) * (m * dZ_tilde - dbeta - Z_norm * dgamma)
+    return dZ, dgamma, dbeta
+
+
+def backward_staged(dZ_tilde, cache):  # node by node, the graph's steps in reverse
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    inv = 1 / std
+    zc = Z_norm * std
+    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
+    dgamma = (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dzc = inv * dz_norm
+    dstd = -dinv / std**2
+    dvar = dstd / (2 * std)
+    dzc = dzc + 2 * zc * dvar / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    dZ = dzc + dmu / m
     return dZ, dgamma, dbeta
 
 
@@ -79,6 +99,7 @@ def noise(z, batches, eps=1e-5):
 RIGHT = {
     "forward": (checks.check_batchnorm_forward, (forward,)),
     "backward": (checks.check_batchnorm_backward, (forward, backward)),
+    "staged": (checks.check_batchnorm_backward_staged, (forward, backward_staged)),
     "inference": (checks.check_batchnorm_inference, (inference,)),
     "ewa": (checks.check_ewa_update, (ewa,)),
     "normalize": (checks.check_normalize_inputs, (statistics, normalize)),
@@ -431,8 +452,8 @@ def backward_diagonal_and_averaged(dZ_tilde, cache):
     (backward_averaged_dbeta, r"Likely mistake: your dbeta is exactly 1/m of the expected"),
     (backward_matmul_dgamma, r"dgamma: expected shape \(3, 1\), got shape \(3, 3\)(.|\n)*Likely mistake: your dgamma "
                              r"is a matrix product"),
-    (backward_unpacks_in_another_order, r"Likely mistake: your batchnorm_backward unpacks the cache in another order "
-                                        r"than your batchnorm_forward packs it: with items 0 and 1"),
+    (backward_unpacks_in_another_order, r"Likely mistake: your backward_unpacks_in_another_order unpacks the cache in "
+                                        r"another order than your forward packs it: with items 0 and 1"),
 ])  # fmt: skip
 @pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")  # a variance read from z_norm
 def test_more_backward_mistakes_are_named_each_alone(fn, match):
@@ -483,6 +504,281 @@ def test_one_mistake_costs_one_exercise_a_wrong_forward_does_not_fail_a_right_ba
     message = fails_with(checks.check_batchnorm_backward, forward_swapped, backward_no_sigma_term,
                          match=r"Likely mistake: your dZ has the term through mu but not the one through sigma")
     assert message.endswith("was given the cache exercise 1 asks for, (Z_norm, var, gamma, eps), computed by bn_helpers.\n")
+
+
+# backward, staged: the computation graph node by node, on the tuple cache
+
+
+def staged_no_var_branch(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    inv = 1 / np.sqrt(var + eps)
+    dbeta = dZ_tilde.sum(axis=1, keepdims=True)
+    dgamma = (dZ_tilde * Z_norm).sum(axis=1, keepdims=True)
+    dzc = inv * gamma * dZ_tilde  # only through z_norm
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu / m, dgamma, dbeta
+
+
+def staged_no_mu_path(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dvar = -dinv / std**2 / (2 * std)
+    dzc = dz_norm / std + 2 * zc * dvar / m
+    return dzc, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)  # dZ = dzc
+
+
+def staged_chain_only(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    dz_norm = gamma * dZ_tilde
+    dzc = dz_norm / np.sqrt(var + eps)
+    return dzc, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_no_gamma(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = dZ_tilde  # gamma forgotten
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dzc = dz_norm / std
+    dvar = -dinv / std**2 / (2 * std)
+    dzc = dzc + 2 * zc * dvar / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu / m, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_dstd_sign(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dstd = dinv / std**2  # d(1/std) = +1/std**2?
+    dvar = dstd / (2 * std)
+    dzc = dz_norm / std + 2 * zc * dvar / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu / m, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_sqrt_without_half(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    inv = 1 / std
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dstd = -dinv * inv**2
+    dvar = dstd * inv  # d sqrt(x) = 1 / sqrt(x)?
+    dzc = dz_norm * inv + 2 * zc * dvar / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu / m, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_square_without_2(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dstd = -dinv / std**2
+    dvar = dstd / (2 * std)
+    dzc = dz_norm / std + zc * dvar / m  # d(zc**2) = zc?
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu / m, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_var_mean_undivided(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dvar = -dinv / std**2 / (2 * std)
+    dzc = dz_norm / std + 2 * zc * dvar  # no / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu / m, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_mu_mean_undivided(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dvar = -dinv / std**2 / (2 * std)
+    dzc = dz_norm / std + 2 * zc * dvar / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)  # no / m
+
+
+def staged_dmu_sign(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dvar = -dinv / std**2 / (2 * std)
+    dzc = dz_norm / std + 2 * zc * dvar / m
+    dmu = dzc.sum(axis=1, keepdims=True)  # zc = z - mu, but the minus forgotten
+    return dzc + dmu / m, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_dinv_with_z_norm(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache  # the cache holds Z_norm, not zc ...
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * Z_norm).sum(axis=1, keepdims=True)  # ... so z_norm stands in for zc
+    dvar = -dinv / std**2 / (2 * std)
+    dzc = dz_norm / std + 2 * (Z_norm * std) * dvar / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu / m, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
+def staged_dgamma_without_z_norm(dZ_tilde, cache):
+    dZ, _, dbeta = backward_staged(dZ_tilde, cache)
+    return dZ, dZ_tilde.sum(axis=1, keepdims=True), dbeta
+
+
+def staged_averaged_dgamma(dZ_tilde, cache):
+    dZ, _, dbeta = backward_staged(dZ_tilde, cache)
+    return dZ, (dZ_tilde * cache[0]).mean(axis=1, keepdims=True), dbeta
+
+
+def staged_averaged_dbeta(dZ_tilde, cache):
+    dZ, dgamma, _ = backward_staged(dZ_tilde, cache)
+    return dZ, dgamma, dZ_tilde.mean(axis=1, keepdims=True)
+
+
+def staged_matmul_dgamma(dZ_tilde, cache):
+    dZ, _, dbeta = backward_staged(dZ_tilde, cache)
+    return dZ, dZ_tilde @ cache[0].T, dbeta
+
+
+def staged_wrong_axis(dZ_tilde, cache):
+    dZ, _, _ = backward_staged(dZ_tilde, cache)
+    return dZ, (dZ_tilde * cache[0]).sum(axis=0, keepdims=True), dZ_tilde.sum(axis=0, keepdims=True)
+
+
+def staged_swapped(dZ_tilde, cache):
+    dZ, dgamma, dbeta = backward_staged(dZ_tilde, cache)
+    return dZ, dbeta, dgamma
+
+
+@pytest.mark.parametrize("fn, match", [
+    (staged_no_var_branch, r"dZ: expected.*\nLikely mistake: your dzc has only the part through z_norm: zc feeds both "
+                           r"var and z_norm"),
+    (staged_no_mu_path, r"Likely mistake: your dZ has no part through mu: z feeds both zc and mu"),
+    (staged_chain_only, r"Likely mistake: your dZ has neither the part through var nor the one through mu"),
+    (staged_no_gamma, r"Likely mistake: your dz_norm has no gamma"),
+    (staged_dstd_sign, r"Likely mistake: your dstd has the wrong sign: inv = 1 / std"),
+    (staged_sqrt_without_half, r"Likely mistake: your dvar is twice the expected: std = sqrt\(var \+ eps\)"),
+    (staged_square_without_2, r"Likely mistake: your part of dzc through var is half the expected"),
+    (staged_var_mean_undivided, r"Likely mistake: your part of dzc through var is m times too large"),
+    (staged_mu_mean_undivided, r"Likely mistake: your part of dZ through mu is m times too large: mu = mean\(z\) is a "
+                               r"mean, so the mu node's gradient reaches each of the m columns as dmu / m"),
+    (staged_dmu_sign, r"Likely mistake: your dmu has the wrong sign: zc = z - mu"),
+    (staged_dinv_with_z_norm, r"Likely mistake: your dinv is summed with z_norm where the other factor of its node is "
+                              r"zc"),
+])  # fmt: skip
+def test_staged_dZ_mistakes_are_named_by_their_node(fn, match):
+    message = fails_with(checks.check_batchnorm_backward_staged, forward, fn, match=match)
+    assert message.count("Likely mistake") == 1, message
+    assert message.startswith("check_batchnorm_backward_staged: wrong result in case '3 units x 5 examples"), message
+
+
+@pytest.mark.parametrize("fn, match", [  # the closed form's mistakes, in its words
+    (staged_dgamma_without_z_norm, r"dgamma: expected.*\nLikely mistake: your dgamma lacks the z_norm factor"),
+    (staged_averaged_dgamma, r"Likely mistake: your dgamma is exactly 1/m of the expected"),
+    (staged_averaged_dbeta, r"Likely mistake: your dbeta is exactly 1/m of the expected"),
+    (staged_matmul_dgamma, r"Likely mistake: your dgamma is a matrix product"),
+    (staged_wrong_axis, r"Likely mistake: your gradients of gamma and beta are summed over the wrong axis"),
+    (staged_swapped, r"Likely mistake: your dgamma and dbeta are swapped"),
+])  # fmt: skip
+def test_staged_dgamma_and_dbeta_mistakes_are_named_as_in_the_closed_form(fn, match):
+    fails_with(checks.check_batchnorm_backward_staged, forward, fn, match=match)
+
+
+def staged_two_mistakes_in_dZ(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    m = dZ_tilde.shape[1]
+    std = np.sqrt(var + eps)
+    zc = Z_norm * std
+    dz_norm = gamma * dZ_tilde
+    dinv = (dz_norm * zc).sum(axis=1, keepdims=True)
+    dvar = dinv / std**2 / (2 * std)  # the sign of dstd
+    dzc = dz_norm / std + 2 * zc * dvar / m
+    dmu = -dzc.sum(axis=1, keepdims=True)
+    return dzc + dmu, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)  # no / m
+
+
+def test_two_staged_mistakes_in_dZ_get_both_names():
+    message = fails_with(checks.check_batchnorm_backward_staged, forward, staged_two_mistakes_in_dZ,
+                         match="Likely mistake")  # fmt: skip
+    named = [line for line in message.splitlines() if line.startswith("Likely mistake: ")]
+    assert [line.split(":")[1] for line in named] == [" your dstd has the wrong sign",
+                                                      " your part of dZ through mu is m times too large"], message
+
+
+def test_the_staged_check_shares_the_backward_checks_body(capsys):
+    def batchnorm_backward_staged(dZ_tilde, cache):
+        var, Z_norm, gamma, eps = cache  # the forward packs (Z_norm, var, gamma, eps)
+        return backward_staged(dZ_tilde, (Z_norm, var, gamma, eps))
+
+    checks.check_batchnorm_backward_staged(forward_swapped, backward_staged)  # the prescribed cache, and the note
+    right, note = capsys.readouterr().out.splitlines()
+    assert right.startswith("check_batchnorm_backward_staged: right in all 4 cases")
+    assert note.startswith(f"Your {forward_swapped.__name__} does not pass its check yet, so your backward_staged")
+    fails_with(checks.check_batchnorm_backward_staged, forward, batchnorm_backward_staged,
+               match=r"Likely mistake: your batchnorm_backward_staged unpacks the cache in another order than your "
+                     r"forward packs it")  # fmt: skip
+    fails_with(checks.check_batchnorm_backward_staged, forward, lambda d, c: backward_staged(d, c)[:2],
+               match=r"batchnorm_backward_staged must return a tuple of 3 \(dZ, dgamma, dbeta\)")  # fmt: skip
+    assert checks.check_batchnorm_backward_staged(forward, backward_staged, hidden=3) == 3
+    assert capsys.readouterr().out == ""  # hidden cases that pass say nothing
+    score, said = checks.verdict(lambda f, b: checks.check_batchnorm_backward_staged(f, b, hidden=3), forward,
+                                 staged_dstd_sign)  # fmt: skip
+    assert score == 0 and "hidden=3 draws the same ones again" in said and "your dstd has the wrong sign" in said
+    checks.check_batchnorm_backward_staged(forward, backward)  # the same gradient, however it is computed
+    assert capsys.readouterr().out.startswith("check_batchnorm_backward_staged: right in all 4 cases")
+
+
+# The staged exercise's shortcuts, each returning the right values: the package's backward on a cache rebuilt from
+# the learner's tuple (z up to its mean, which the gradient does not depend on), or the package's function itself.
+def staged_by_the_packages_staged(dZ_tilde, cache):
+    import bn_helpers
+
+    Z_norm, var, gamma, eps = cache
+    package_cache = batchnorm_forward(Z_norm * np.sqrt(var + eps), gamma, np.zeros_like(gamma), eps)[1]
+    return bn_helpers.batchnorm_backward_staged(dZ_tilde, package_cache)
+
+
+def staged_by_the_packages_closed_form(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    return batchnorm_backward(dZ_tilde, batchnorm_forward(Z_norm * np.sqrt(var + eps), gamma, 0 * gamma, eps)[1])
+
+
+@pytest.mark.parametrize("fn, how", [
+    (staged_by_the_packages_staged, r"uses the module bn_helpers"),
+    (staged_by_the_packages_closed_form, r"uses bn_helpers\.batchnorm\.batchnorm_(forward|backward)"),
+    (batchnorm_backward_staged, r"is bn_helpers' own bn_helpers\.batchnorm\.batchnorm_backward_staged"),
+])  # fmt: skip
+def test_the_staged_backward_may_not_be_the_packages(fn, how):
+    score, said = checks.verdict(checks.check_batchnorm_backward_staged, forward, fn)
+    assert score == 0 and re.match(rf"check_batchnorm_backward_staged: your function {how}\. This exercise is for "
+                                   r"writing it yourself, with numpy", said), said  # fmt: skip
 
 
 # inference
@@ -751,14 +1047,15 @@ def test_every_catalogued_mistake_has_a_test_here():
     for node in ast.walk(ast.parse(open(__file__).read())):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_mistake(node.value):
             patterns.append(node.value.split("Likely mistake: ")[-1])
-    for catalogue in (checks.FORWARD_MISTAKES, checks.CACHE_MISTAKES, checks.BACKWARD_MISTAKES, checks.INFERENCE_MISTAKES,
-                      checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES, checks.LAYER_MISTAKES,
+    for catalogue in (checks.FORWARD_MISTAKES, checks.CACHE_MISTAKES, checks.BACKWARD_MISTAKES, checks.STAGED_MISTAKES,
+                      checks.INFERENCE_MISTAKES, checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES, checks.LAYER_MISTAKES,
                       checks.MOMENTUM_MISTAKES, checks.NOISE_MISTAKES):  # fmt: skip
         for mistake in catalogue:
             assert any(re.match(p, mistake.message) for p in patterns), f"no test names: {mistake.message}"
 
 
 @pytest.mark.parametrize("check, n", [(checks.check_batchnorm_forward, 1), (checks.check_batchnorm_backward, 2),
+                                      (checks.check_batchnorm_backward_staged, 2),
                                       (checks.check_batchnorm_inference, 1), (checks.check_ewa_update, 1),
                                       (checks.check_normalize_inputs, 2), (checks.check_batchnorm_layer_forward, 1),
                                       (checks.check_momentum_step, 1), (checks.check_batch_normalized_example, 1)])  # fmt: skip

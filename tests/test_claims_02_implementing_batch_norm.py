@@ -21,6 +21,7 @@ from bn_helpers.widgets import (
 @pytest.fixture(scope="module")
 def z_norm():
     rng = np.random.default_rng(0)
+    rng.normal(size=(3, 8))  # the notebook draws section 1's Z first
     z_raw = rng.normal(3.0, 2.0, size=(1, 2000))
     return batchnorm_forward(z_raw, np.ones(1), np.zeros(1))[0].ravel()
 
@@ -131,3 +132,138 @@ def test_the_quiz_answers_come_after_the_summary():
     quiz = next(i for i, s in enumerate(sources) if "quiz_widget()" in s)
     answers = [i for i, s in enumerate(sources) if "grade([True] * len(STATEMENTS))" in s]
     assert answers and quiz < summary < answers[0]
+
+
+# --- the learner's versions, as the notebook's solution cells write them ---------------------------------
+
+
+def _solutions():
+    """The notebook's solution functions (forward, staged backward, closed-form backward), executed from its cells."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "02_implementing_batch_norm.ipynb").read_text())
+    namespace = {"np": np}
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution") and "def " in "".join(cell["source"]):
+            exec("".join(cell["source"]), namespace)
+    return namespace["batchnorm_forward"], namespace["batchnorm_backward_staged"], namespace["batchnorm_backward"]
+
+
+def test_two_examples_give_minus_one_and_plus_one_unless_they_are_close():
+    """The prediction at m = 2: -1 and +1 to 3 decimals for the notebook's pairs; not for pairs closer than 0.2."""
+    forward = _solutions()[0]
+    out = forward(np.array([[3.0, 7.0], [-100.0, 250.0], [0.5, 1.5]]), np.ones((3, 1)), np.zeros((3, 1)))[0]
+    assert np.array_equal(out.round(3), [[-1, 1]] * 3)
+    close = forward(np.array([[0.0, 0.19], [0.0, 0.21]]), np.ones((2, 1)), np.zeros((2, 1)))[0]
+    assert close[0, 1].round(3) < 1 and close[1, 1].round(3) == 1  # the explanation's "closer than about 0.2"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rows_of_dZ_sum_to_zero_and_are_orthogonal_to_z_norm_in_proportion_to_eps(seed):
+    forward, staged, closed = _solutions()
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(loc=[[2.0], [-1.0], [10.0]], scale=[[1.0], [0.5], [4.0]], size=(3, 8))
+    gamma, beta, d = np.array([[1.5], [0.5], [2.0]]), np.array([[0.0], [1.0], [-2.0]]), rng.standard_normal((3, 8))
+    overlaps = {}
+    for eps in (1e-5, 1e-9):
+        cache = forward(Z, gamma, beta, eps)[1]
+        dZ = staged(d, cache)[0]
+        assert np.abs(dZ.sum(axis=1)).max() < 1e-13 * np.abs(dZ).max()  # "below 1e-13 of the largest |dZ|"
+        prod = cache[0] * dZ
+        overlaps[eps] = np.abs(prod.sum(axis=1)) / np.abs(prod).sum(axis=1)
+        for a, b in zip(closed(d, cache), staged(d, cache)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert np.all(overlaps[1e-5] < 1e-3)
+    np.testing.assert_allclose(overlaps[1e-9] * 1e4, overlaps[1e-5], rtol=1e-3)  # in proportion to eps
+
+
+def test_the_closed_form_makes_fewer_arrays_than_the_staged_version():
+    """Why the closed form is faster: the memory the staged version allocates, measured, not timed."""
+    import tracemalloc
+
+    forward, staged, closed = _solutions()
+    rng = np.random.default_rng(0)
+    Z, d = rng.standard_normal((256, 1024)), rng.standard_normal((256, 1024))
+    cache = forward(Z, np.ones((256, 1)), np.zeros((256, 1)))[1]
+    allocated = {}
+    for name, backward in (("staged", staged), ("closed", closed)):
+        backward(d, cache)  # warm up
+        tracemalloc.start()
+        backward(d, cache)
+        allocated[name] = tracemalloc.get_traced_memory()[1]  # the peak: temporaries alive at once
+        tracemalloc.stop()
+    array = Z.nbytes
+    assert allocated["staged"] > allocated["closed"]
+    assert allocated["closed"] <= 4 * array
+
+
+def test_one_pass_variance_loses_half_the_digits_at_1e4_and_all_near_1e8():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(1000)
+    for offset, lost in ((1e4, (1e-10, 1e-6)), (1e8, (0.1, np.inf))):
+        x = z + offset
+        one_pass = (x**2).mean() - x.mean() ** 2
+        err = abs(one_pass - x.var()) / x.var()
+        assert lost[0] < err < lost[1], (offset, err)
+
+
+def test_the_grid_shows_the_printed_settings(z_norm):
+    from bn_helpers.widgets import draw_gamma_beta_grid
+
+    settings = [(1.0, 0.0), (2.0, 0.0), (1.0, 3.0), (3.0, -2.0)]
+    fig, stats = draw_gamma_beta_grid(z_norm, settings)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 4
+    for title, s, (g, b) in zip(titles, stats, settings):
+        assert f"{g:.2f}" in title and f"{b:.2f}" in title and f"{100 * s['saturated']:.1f}% saturated" in title
+    sats = [round(100 * s["saturated"], 1) for s in stats]
+    assert sats == [0.4, 13.5, 51.9, 43.0]  # the numbers the discussion of the figure quotes
+    assert round(stats[3]["a_mean"], 3) == 0.284
+    plt.close(fig)
+    with pytest.raises(ValueError, match="settings"):
+        draw_gamma_beta_grid(z_norm, [])
+
+
+def test_the_graphs_local_derivatives_are_right():
+    """Each edge's label in the figure, as a number, equals a finite difference of the forward step it labels."""
+    from bn_helpers.diagrams import EDGES
+
+    m, eps, h, gamma, beta = 5, 1e-5, 1e-6, 1.7, -0.3
+    z = np.random.default_rng(1).normal(1.0, 2.0, m)
+    mu = z.mean()
+    zc = z - mu
+    var = (zc**2).mean()
+    std = np.sqrt(var + eps)
+    inv = 1 / std
+    z_norm = zc * inv
+    first = lambda v, t: np.r_[t, v[1:]]  # noqa: E731 -- move example 0 only
+    # edge: (its label in the figure, the label's value, the forward step as a function of the tail, tail's value)
+    edges = {
+        ("z", "mu"): (r"$\frac{1}{m}$", 1 / m, lambda t: first(z, t).mean(), z[0]),
+        ("z", "zc"): (r"$1$", 1.0, lambda t: t - mu, z[0]),
+        ("mu", "zc"): (r"$-1$", -1.0, lambda t: z[0] - t, mu),
+        ("zc", "var"): (r"$\frac{2 z_c}{m}$", 2 * zc[0] / m, lambda t: (first(zc, t) ** 2).mean(), zc[0]),
+        ("var", "std"): (r"$\frac{1}{2\,\mathrm{std}}$", 1 / (2 * std), lambda t: np.sqrt(t + eps), var),
+        ("std", "inv"): (r"$-\frac{1}{\mathrm{std}^2}$", -1 / std**2, lambda t: 1 / t, std),
+        ("zc", "z_norm"): ("inv", inv, lambda t: t * inv, zc[0]),
+        ("inv", "z_norm"): (r"$z_c$", zc[0], lambda t: zc[0] * t, inv),
+        ("z_norm", "z_tilde"): (r"$\gamma$", gamma, lambda t: gamma * t + beta, z_norm[0]),
+        ("gamma", "z_tilde"): (r"$z_{norm}$", z_norm[0], lambda t: t * z_norm[0] + beta, gamma),
+        ("beta", "z_tilde"): (r"$1$", 1.0, lambda t: gamma * z_norm[0] + t, beta),
+    }
+    assert {(a, b): label for a, b, _, label in EDGES} == {edge: label for edge, (label, *_) in edges.items()}
+    for edge, (_, value, step, t0) in edges.items():
+        assert (step(t0 + h) - step(t0 - h)) / (2 * h) == pytest.approx(value, rel=1e-6), edge
+
+
+def test_error_line_reads_the_same_on_every_machine_and_says_when_a_bound_is_missed():
+    from bn_helpers import error_line
+
+    a = np.array([1.0, 2.0, 3.0])
+    assert error_line("x", a, a * (1 + 1e-15), bound=1e-10, below=1e-13) == \
+        "x: relative error below 1e-13 (the bound is 1e-10)"  # fmt: skip
+    assert error_line("x", a, a * (1 + 1e-12), bound=1e-10, below=1e-13) == "x: relative error 5.0e-13 (the bound is 1e-10)"
+    assert error_line("x", a, a * 1.001, bound=1e-10, below=1e-13).endswith("(the bound is 1e-10): too large")
+    with pytest.raises(ValueError, match="same shape"):
+        error_line("x", a, a[:2], bound=1e-10, below=1e-13)

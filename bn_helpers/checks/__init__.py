@@ -39,7 +39,9 @@ from .implementing_batch_norm import (
     BACKWARD_MISTAKES,
     CACHE_MISTAKES,
     FORWARD_MISTAKES,
+    STAGED_MISTAKES,
     check_batchnorm_backward,
+    check_batchnorm_backward_staged,
     check_batchnorm_forward,
 )
 from .mini_batches import MOMENTUM_MISTAKES, check_momentum_step
@@ -52,6 +54,7 @@ __all__ = [
     "check_normalize_inputs",
     "check_batchnorm_forward",
     "check_batchnorm_backward",
+    "check_batchnorm_backward_staged",
     "check_batchnorm_layer_forward",
     "check_momentum_step",
     "check_batch_normalized_example",
@@ -73,6 +76,7 @@ __all__ = [
     "FORWARD_MISTAKES",
     "CACHE_MISTAKES",
     "BACKWARD_MISTAKES",
+    "STAGED_MISTAKES",
     "LAYER_MISTAKES",
     "MOMENTUM_MISTAKES",
     "NOISE_MISTAKES",

@@ -1,4 +1,4 @@
-"""Notebook 02's checks: batch norm's forward pass, and its backward pass through the learner's cache."""
+"""Notebook 02's checks: batch norm's forward pass, and its backward pass (closed form, staged) through its cache."""
 
 from __future__ import annotations
 
@@ -199,16 +199,27 @@ def _backward_ref(Z, gamma, beta, eps, dZ_tilde):  # noqa: N803
     return batchnorm_backward(dZ_tilde, batchnorm_forward(Z, gamma, beta, eps)[1])
 
 
-def backward_variant(dz_terms="both", dz_gamma=True, dz_m="right", dgamma="right", dbeta="right"):
-    """Batch norm's backward pass with the settings given: the engine of the catalogue below.
+def backward_variant(mu_path="right", sigma_path="right", dz_gamma=True, dz_m="right", dgamma="right", dbeta="right"):
+    """Batch norm's backward pass with the settings given: the engine of the two catalogues below.
 
     Returns ``fn(Z, gamma, beta, eps, dZ_tilde) -> (dZ, dgamma, dbeta)``. With
     ``dbeta = sum_i dz_tilde_i`` and ``dgamma = sum_i dz_tilde_i z_norm_i``, the
     right ``dZ = gamma / (m sqrt(sigma^2 + eps)) (m dZ_tilde - dbeta - z_norm dgamma)``.
+    Its two subtracted terms are the two paths that make the graph of the
+    staged version (``batchnorm_backward_staged``) more than a chain: ``dbeta``
+    comes back through mu (``zc = z - mu``), ``z_norm dgamma`` through var
+    (``zc`` feeds ``var = mean(zc**2)`` as well as ``z_norm``). A mistake in
+    either path scales its term: ``dZ = gamma inv / m (m dZ_tilde - a dbeta -
+    b z_norm dgamma)``, with ``inv = 1 / sqrt(sigma^2 + eps)``.
     The defaults are right; each other setting is a mistake learners make:
 
-    - ``dz_terms``: "both", "mu_only" (no term through sigma^2), "none" (mu and
-      sigma^2 treated as constants: ``gamma dZ_tilde / sqrt(sigma^2 + eps)``);
+    - ``mu_path`` (``a``): "right" (1), "missing" (0: mu treated as a constant),
+      "no_1/m" (m: dmu reaches every column undivided), "sign" (-1: dmu = +dzc.sum());
+    - ``sigma_path`` (``b``): "right" (1), "missing" (0: sigma^2 treated as a
+      constant), "sign" (-1: dstd = +dinv / std**2), "twice" (2: the 1/2 of
+      sqrt's derivative left out), "half" (1/2: the 2 of d(zc**2) left out),
+      "no_1/m" (m: dvar reaches every column undivided), "z_norm_for_zc" (inv:
+      dinv summed with z_norm where zc = z_norm * std is the other factor);
     - ``dz_gamma``: False leaves gamma out of dZ;
     - ``dz_m``: "right", "no_1/m" (m times too large), "no_m" (``dZ_tilde`` not multiplied by m);
     - ``dgamma``: "right", "no_z_norm", "mean" (1/m of the sum), "matmul" (``dZ_tilde @ z_norm.T``),
@@ -221,7 +232,10 @@ def backward_variant(dz_terms="both", dz_gamma=True, dz_m="right", dgamma="right
         inv = 1.0 / np.sqrt(Z.var(axis=1, keepdims=True) + eps)
         z_norm = (Z - Z.mean(axis=1, keepdims=True)) * inv
         db, dg = d.sum(axis=1, keepdims=True), (d * z_norm).sum(axis=1, keepdims=True)
-        through = {"both": -db - z_norm * dg, "mu_only": -db, "none": 0.0}[dz_terms]
+        a = {"right": 1.0, "missing": 0.0, "no_1/m": m, "sign": -1.0}[mu_path]
+        b = {"right": 1.0, "missing": 0.0, "sign": -1.0, "twice": 2.0, "half": 0.5, "no_1/m": m,
+             "z_norm_for_zc": inv}[sigma_path]  # fmt: skip
+        through = -a * db - b * z_norm * dg
         inner = {"right": (m * d + through) / m, "no_1/m": m * d + through, "no_m": (d + through) / m}[dz_m]
         dZ = (gamma if dz_gamma else 1.0) * inv * inner
         dgammas = {"right": dg, "no_z_norm": db, "mean": dg / m, "matmul": d @ z_norm.T,
@@ -239,9 +253,10 @@ def _backward(message, **options):
 BACKWARD_MISTAKES = [
     _backward("your dZ has no terms through mu and sigma^2: gamma / sqrt(sigma^2 + eps) * dZ_tilde treats mu and "
               "sigma^2 as constants, but both depend on every z of the batch. "
-              "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (m * dZ_tilde - dbeta - z_norm * dgamma).", dz_terms="none"),
+              "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (m * dZ_tilde - dbeta - z_norm * dgamma).",
+              mu_path="missing", sigma_path="missing"),
     _backward("your dZ has the term through mu but not the one through sigma^2 (the - z_norm * dgamma term).",
-              dz_terms="mu_only"),
+              sigma_path="missing"),
     _backward("your dZ has no gamma: z_tilde = gamma * z_norm, so every path back to z goes through gamma: "
               "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (...).", dz_gamma=False),
     _backward("your dZ is m times too large: the factor in front is gamma / (m * sqrt(sigma^2 + eps)); the 1/m is "
@@ -262,6 +277,43 @@ BACKWARD_MISTAKES = [
               "(axis=1, keepdims=True), one value per unit.", dgamma="axis0", dbeta="axis0"),
     _backward("your dgamma and dbeta are swapped.", dgamma="swapped", dbeta="swapped"),
 ]
+
+
+# The staged version's mistakes, in the graph's terms: its nodes are those of bn_helpers.batchnorm_backward_staged
+# (mu, zc, var, std, inv, z_norm, z_tilde), and a message says which node's local derivative or which branch is
+# wrong. Its dgamma and dbeta are the closed form's, and so are their mistakes (shared, not written twice).
+STAGED_MISTAKES = [
+    _backward("your dzc has only the part through z_norm: zc feeds both var and z_norm, so its gradient is the sum "
+              "of two parts. Add the part through var: dzc = dzc + 2 * zc * dvar / m.", sigma_path="missing"),
+    _backward("your dZ has no part through mu: z feeds both zc and mu (zc = z - mu), so its gradient is the sum of "
+              "two parts: dZ = dzc + dmu / m, with dmu = -dzc.sum(axis=1, keepdims=True).", mu_path="missing"),
+    _backward("your dZ has neither the part through var nor the one through mu: zc feeds var as well as z_norm, and "
+              "z feeds mu as well as zc; a node that feeds two others gets the sum of both gradients: "
+              "dzc = dzc + 2 * zc * dvar / m, then dZ = dzc + dmu / m.", mu_path="missing", sigma_path="missing"),
+    _backward("your dz_norm has no gamma: z_tilde = gamma * z_norm + beta, so dz_norm = gamma * dZ_tilde, and every "
+              "path back to z starts from it.", dz_gamma=False),
+    _backward("your dstd has the wrong sign: inv = 1 / std, whose local derivative is -1 / std**2, so "
+              "dstd = -dinv / std**2.", sigma_path="sign"),
+    _backward("your dvar is twice the expected: std = sqrt(var + eps), whose local derivative is 1 / (2 * std), so "
+              "dvar = dstd / (2 * std); the 1/2 is missing.", sigma_path="twice"),
+    _backward("your part of dzc through var is half the expected: var = mean(zc**2), and the local derivative of "
+              "zc**2 is 2 * zc, so dzc = dzc + 2 * zc * dvar / m; the 2 is missing.", sigma_path="half"),
+    _backward("your part of dzc through var is m times too large: var = mean(zc**2) is a mean, so dvar reaches each "
+              "of the m columns as dvar / m: dzc = dzc + 2 * zc * dvar / m.", sigma_path="no_1/m"),
+    _backward("your part of dZ through mu is m times too large: mu = mean(z) is a mean, so the mu node's gradient "
+              "reaches each of the m columns as dmu / m: dZ = dzc + dmu / m.", mu_path="no_1/m"),
+    _backward("your dmu has the wrong sign: zc = z - mu, so the local derivative of zc by mu is -1: "
+              "dmu = -dzc.sum(axis=1, keepdims=True).", mu_path="sign"),
+    _backward("your dinv is summed with z_norm where the other factor of its node is zc: z_norm = zc * inv, so "
+              "dinv = (dz_norm * zc).sum(axis=1, keepdims=True). The cache holds Z_norm, not zc: rebuild it, "
+              "zc = Z_norm * sqrt(var + eps).", sigma_path="z_norm_for_zc"),
+    *(mistake for mistake in BACKWARD_MISTAKES if set(mistake.options) <= {"dgamma", "dbeta"}),
+]
+
+
+def _name(fn, default):
+    """The learner's function as the messages name it: by its own name (``batchnorm_backward_staged``)."""
+    return getattr(fn, "__name__", default)
 
 
 def _cache_order(forward_fn, backward_fn, case):
@@ -285,24 +337,43 @@ def _cache_order(forward_fn, backward_fn, case):
         except Exception:
             continue
         if right:
-            return [f"your batchnorm_backward unpacks the cache in another order than your batchnorm_forward packs "
-                    f"it: with items {i} and {j} of the cache swapped, it returns the right gradients. Unpack in the "
-                    f"order you pack."]  # fmt: skip
+            return [f"your {_name(backward_fn, 'backward pass')} unpacks the cache in another order than your "
+                    f"{_name(forward_fn, 'forward pass')} packs it: with items {i} and {j} of the cache swapped, it "
+                    f"returns the right gradients. Unpack in the order you pack."]  # fmt: skip
     return []
 
 
-@learner_facing(points=4)
+@learner_facing(points=3)
 def check_batchnorm_backward(forward_fn, backward_fn, hidden=False):
     """Check ``backward_fn(dZ_tilde, cache) -> (dZ, dgamma, dbeta)``, with ``cache`` from your ``forward_fn``.
 
-    Shapes: ``dZ`` ``(n_l, m)``, ``dgamma`` and ``dbeta`` ``(n_l, 1)``. The
-    forward pass is checked first (silently). While it is not right (or not
-    written), the backward pass is judged on its own: it is given the cache
-    exercise 1 prescribes, ``(Z_norm, var, gamma, eps)``, computed by the
-    package, so that one mistake costs one exercise.
+    Shapes: ``dZ_tilde`` and ``dZ`` ``(n_l, m)``, ``dgamma`` and ``dbeta``
+    ``(n_l, 1)``. The forward pass is checked first (silently). While it is
+    not right (or not written), the backward pass is judged on its own: it is
+    given the cache exercise 1 prescribes, ``(Z_norm, var, gamma, eps)``,
+    computed by the package, so that one mistake costs one exercise.
     """
+    _check_backward("check_batchnorm_backward", BACKWARD_MISTAKES, forward_fn, backward_fn, hidden)
+
+
+@learner_facing(points=3)
+def check_batchnorm_backward_staged(forward_fn, backward_fn, hidden=False):
+    """Check ``backward_fn(dZ_tilde, cache) -> (dZ, dgamma, dbeta)``, written node by node, on ``forward_fn``'s cache.
+
+    The gradient is the one :func:`check_batchnorm_backward` judges, on the
+    same cases and the same way (shapes: ``dZ_tilde`` and ``dZ`` ``(n_l, m)``,
+    ``dgamma`` and ``dbeta`` ``(n_l, 1)``; the prescribed cache while the
+    forward pass is not right); only the words differ: a mistake is named by
+    the node of the graph where it lies (:data:`STAGED_MISTAKES`).
+    """
+    _check_backward("check_batchnorm_backward_staged", STAGED_MISTAKES, forward_fn, backward_fn, hidden)
+
+
+def _check_backward(title, mistakes, forward_fn, backward_fn, hidden):
+    """Both backward checks: ``title`` is the check's name, ``mistakes`` its catalogue; the rest is theirs."""
+    exercise = title.removeprefix("check_")  # the function the notebook asks for, named in the messages
     for f in (forward_fn, backward_fn):
-        need_function(f, "check_batchnorm_backward", "check_batchnorm_backward(batchnorm_forward, batchnorm_backward)")
+        need_function(f, title, f"{title}(batchnorm_forward, {exercise})")
     try:
         with quiet():
             check_batchnorm_forward.__wrapped__(forward_fn)  # the verdict as an exception
@@ -314,14 +385,14 @@ def check_batchnorm_backward(forward_fn, backward_fn, hidden=False):
         cache = forward_fn(Z, gamma, beta, eps)[1] if forward_right else prescribed_cache(Z, gamma, beta, eps)
         return backward_fn(dZ_tilde, cache)
 
-    note = (f"Your {getattr(forward_fn, '__name__', 'forward pass')} does not pass its check yet, so your "
-            f"{getattr(backward_fn, '__name__', 'backward pass')} was given the cache exercise 1 asks for, "
+    note = (f"Your {_name(forward_fn, 'forward pass')} does not pass its check yet, so your "
+            f"{_name(backward_fn, 'backward pass')} was given the cache exercise 1 asks for, "
             f"(Z_norm, var, gamma, eps), computed by bn_helpers.")  # fmt: skip
     diagnose = (lambda case, got: _cache_order(forward_fn, backward_fn, case)) if forward_right else None
     cases = drawn(_backward_cases, hidden)
     try:
-        run("check_batchnorm_backward", via_the_cache, _backward_ref, cases, BACKWARD_MISTAKES,
-            ["dZ", "dgamma", "dbeta"], select=returns_tuple(3, "batchnorm_backward", ["dZ", "dgamma", "dbeta"]),
+        run(title, via_the_cache, _backward_ref, cases, mistakes, ["dZ", "dgamma", "dbeta"],
+            select=returns_tuple(3, exercise, ["dZ", "dgamma", "dbeta"]),
             build=lambda **options: backward_variant(**options), diagnose=diagnose)  # fmt: skip
     except AssertionError as err:
         if forward_right:
