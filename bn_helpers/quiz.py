@@ -152,14 +152,14 @@ def _scored(held, status, verdict, why=""):
 # --- 02: implementing batch norm -------------------------------------------------------
 
 PREDICTIONS["02-two-examples"] = Prediction(
-    {"a": "-1 and +1 in each unit (to 3 decimals), whatever its two values",
+    {"a": "-1 and +1 in each unit (to 3 decimals)",
      "b": "values that depend on how far apart each unit's two values are",
      "c": "0 and 0 in each unit: two examples have no spread to normalize"},
     None,
     "With two examples, z - mu is -d/2 and +d/2 (d the distance between them) and sigma is d/2, so z_norm is -1 and "
-    "+1 (times sqrt(sigma^2 / (sigma^2 + eps)), which rounds to 1 at 3 decimals unless the two values are closer than about 0.2 "
-    "of each other). At m = 2 batch norm keeps only which example is the larger: notebook 04 shows what that does "
-    "to training.",
+    "+1 (times sqrt(sigma^2 / (sigma^2 + eps)), which rounds to 1 at 3 decimals unless the two values are closer "
+    "together than about 0.2). At m = 2 batch norm keeps only which example is the larger: notebook 04 shows what "
+    "that does to training.",
 )  # fmt: skip
 
 PREDICTIONS["02-row-sums"] = Prediction(
@@ -169,6 +169,26 @@ PREDICTIONS["02-row-sums"] = Prediction(
     "Adding the same number c to every example of a unit moves mu by c and leaves z - mu, sigma^2 and so z_tilde "
     "unchanged: the loss does not change. The sum of a row of dZ is exactly the loss's rate of change under that "
     "move, so it is 0. That is also why a bias b before batch norm gets no gradient (notebook 03).",
+)  # fmt: skip
+
+
+# --- 06: batch norm at test time -------------------------------------------------------
+
+PREDICTIONS["06-closest-beta"] = Prediction(
+    {"a": "beta = 0.5", "b": "beta = 0.9", "c": "beta = 0.99", "d": "beta = 0.999"},
+    None,
+    "A running average with weight beta rests on about the last 1 / (1 - beta) batches. With beta = 0.5 that is "
+    "2 batches of 32 examples: a noisy estimate. With 0.99 and 0.999 it reaches back 100 and 1,000 steps, over "
+    "batches computed with earlier, different weights, and at 0.999 much of it is still the starting value 0 after "
+    "400 steps: it lags. beta = 0.9, about the last 10 batches, balances the two in a run of 400 steps.",
+)  # fmt: skip
+
+PREDICTIONS["06-pairs"] = Prediction(
+    {"a": "within 5 points of it", "b": "5 to 20 points lower", "c": "more than 20 points lower"},
+    None,
+    "In training mode each pair is normalized with its own mean and variance, and with two examples every unit's "
+    "normalized values are -1 and +1 (notebook 02): each unit passes on only which of the two images gives it the "
+    "larger value. Most of what tells the digits apart is lost, whatever the network learned.",
 )  # fmt: skip
 
 

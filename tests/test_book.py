@@ -119,6 +119,9 @@ def test_every_page_loads_offline_typeset_and_with_its_figures(site, name):
                                          main.querySelectorAll('pre, code, .highlight').forEach(e => e.remove());
                                          return main.innerText; }""")
         assert "$$" not in text and not re.search(r"\$[^$\s][^$]*\$", text), "raw TeX left in the prose"
+        if name in NOTEBOOKS:
+            code = page.evaluate("() => document.querySelector('main').innerText")
+            assert "HIDDEN TESTS" not in code and "hidden=True" not in code, "a grade cell's hidden part is shown"
         if name in NOTEBOOKS or name == "index":
             assert page.locator("mjx-container").count() > 0, "no typeset equation"
         images = page.evaluate(

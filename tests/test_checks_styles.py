@@ -220,8 +220,8 @@ def test_every_style_passes_the_hidden_cases_too():
 
 
 def test_yours_or_ours_goes_on_with_the_learners_function_once_it_passes(capsys):
-    from bn_helpers import batchnorm_backward, batchnorm_forward
-    from bn_helpers.checks import yours_or_ours
+    from bn_helpers import batchnorm_forward
+    from bn_helpers.checks import reference_backward, reference_forward, yours_or_ours
 
     def unwritten(Z, gamma, beta, eps=1e-5):
         raise NotImplementedError()
@@ -232,16 +232,37 @@ def test_yours_or_ours_goes_on_with_the_learners_function_once_it_passes(capsys)
     assert yours_or_ours(checks.check_batchnorm_forward, forward_staged, ours=batchnorm_forward) is forward_staged
     assert yours_or_ours(checks.check_batchnorm_forward, unwritten, ours=batchnorm_forward) is batchnorm_forward
     assert yours_or_ours(checks.check_batchnorm_forward, wrong, ours=batchnorm_forward) is batchnorm_forward
-    pair = yours_or_ours(checks.check_batchnorm_backward, forward_staged, backward_staged,
-                         ours=(batchnorm_forward, batchnorm_backward))  # fmt: skip
-    assert pair == (forward_staged, backward_staged)
+    assert yours_or_ours(checks.check_batchnorm_backward, forward_staged, backward_staged,
+                         ours=reference_backward) is backward_staged  # fmt: skip
+    # a right backward pass after an unwritten forward pass: the backward is the learner's, the forward ours
+    forward = yours_or_ours(checks.check_batchnorm_forward, unwritten, ours=reference_forward)
+    backward = yours_or_ours(checks.check_batchnorm_backward, unwritten, backward_staged, ours=reference_backward)
+    assert (forward, backward) == (reference_forward, backward_staged)
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         "The cells below use your forward_staged: it passes its check.",
         "The cells below use bn_helpers' batchnorm_forward: your unwritten is not written yet.",
         "The cells below use bn_helpers' batchnorm_forward: your wrong does not pass its check yet (the check cell "
         "above says why).",
-        "The cells below use your forward_staged and backward_staged: they pass their check.",
+        "The cells below use your backward_staged: it passes its check.",
+        "The cells below use bn_helpers' reference_forward: your unwritten is not written yet.",
+        "The cells below use your backward_staged: it passes its check.",
     ]
-    with pytest.raises(ValueError, match="ours must have one function for each of yours"):
-        yours_or_ours(checks.check_batchnorm_backward, forward_staged, backward_staged, ours=batchnorm_forward)
+    with pytest.raises(TypeError, match="yours_or_ours takes functions"):
+        yours_or_ours(checks.check_batchnorm_backward, forward_staged, backward_staged, ours=None)
+
+
+def test_the_reference_functions_take_and_give_the_cache_exercise_1_prescribes(rng):
+    from bn_helpers import batchnorm_backward, batchnorm_backward_staged, batchnorm_forward
+    from bn_helpers.checks import reference_backward, reference_backward_staged, reference_forward
+
+    Z, gamma, beta, d = rng.normal(3.0, 2.0, (4, 6)), rng.uniform(0.5, 2, (4, 1)), rng.normal(size=(4, 1)), rng.normal(size=(4, 6))
+    Z_tilde, cache = reference_forward(Z, gamma, beta, 0.1)
+    expected, package_cache = batchnorm_forward(Z, gamma, beta, 0.1)
+    assert np.array_equal(Z_tilde, expected) and len(cache) == 4 and cache[3] == 0.1
+    assert np.array_equal(cache[0], package_cache.Z_norm) and np.array_equal(cache[1], package_cache.var)
+    for ours, theirs in ((reference_backward, batchnorm_backward), (reference_backward_staged, batchnorm_backward_staged)):
+        for got, want in zip(ours(d, cache), theirs(d, package_cache)):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    for got, want in zip(reference_backward(d, cache), backward_staged(d, cache)):  # the learner's format exactly
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)

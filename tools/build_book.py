@@ -6,7 +6,8 @@ Steps:
    Jupyter widget manager) from the npm registry, exactly as pinned in
    book/package-lock.json (``npm ci``), unless already installed;
 2. assemble the sources in build/book-src/: book/ (conf.py, the landing,
-   API and data pages), the notebooks as stored (nothing is executed),
+   API and data pages), the notebooks as stored (nothing is executed; the
+   hidden part of each grade cell is cut out, as in the student copies),
    data/README.md, and the vendored JavaScript under _static/vendor/;
 3. run Sphinx with warnings as errors.
 
@@ -41,11 +42,20 @@ def install_javascript():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=BOOK, check=True, timeout=600)
 
 
+def without_hidden_tests(text):
+    """A notebook's JSON with its grade cells' hidden part (for the grader, not the reader) cut out, by nbgrader."""
+    import nbformat
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    nb, _ = ClearHiddenTests().preprocess(nbformat.reads(text, as_version=4), {})
+    return nbformat.writes(nb)
+
+
 def assemble():
     shutil.rmtree(SRC, ignore_errors=True)
     shutil.copytree(BOOK, SRC, ignore=shutil.ignore_patterns("node_modules", "package*.json"))
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        shutil.copy(nb, SRC / nb.name)
+        (SRC / nb.name).write_text(without_hidden_tests(nb.read_text()))
     # data/README.md's links point at files next to it in the repository, not pages of the site: keep their text.
     readme = (ROOT / "data" / "README.md").read_text()
     (SRC / "data_README.md").write_text(re.sub(r"\[([^\]]+)\]\((?!https?:)[^)]+\)", r"\1", readme))

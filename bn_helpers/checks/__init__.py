@@ -43,6 +43,9 @@ from .implementing_batch_norm import (
     check_batchnorm_backward,
     check_batchnorm_backward_staged,
     check_batchnorm_forward,
+    reference_backward,
+    reference_backward_staged,
+    reference_forward,
 )
 from .mini_batches import MOMENTUM_MISTAKES, check_momentum_step
 from .normalizing_inputs import NORMALIZE_MISTAKES, check_normalize_inputs
@@ -66,6 +69,9 @@ __all__ = [
     "check_combine_statistics",
     "rel_error",
     "yours_or_ours",
+    "reference_forward",
+    "reference_backward",
+    "reference_backward_staged",
     "verdict",
     "Score",
     # the core and the catalogues, for a new check and for the tests

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from ..batchnorm import batchnorm_backward, batchnorm_forward
+from ..batchnorm import BatchNormCache, batchnorm_backward, batchnorm_backward_staged, batchnorm_forward
 from .core import Case, Mistake, describe, drawn, learner_facing, need_function, quiet, returns_tuple, run, success_line
 
 
@@ -252,8 +252,8 @@ def _backward(message, **options):
 
 BACKWARD_MISTAKES = [
     _backward("your dZ has no terms through mu and sigma^2: gamma / sqrt(sigma^2 + eps) * dZ_tilde treats mu and "
-              "sigma^2 as constants, but both depend on every z of the batch. "
-              "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (m * dZ_tilde - dbeta - z_norm * dgamma).",
+              "sigma^2 as constants, but both depend on every z of the batch: dZ = inv * (gamma * dZ_tilde - a - "
+              "b * z_norm), with the a and b the two facts about dZ give.",
               mu_path="missing", sigma_path="missing"),
     _backward("your dZ has the term through mu but not the one through sigma^2 (the - z_norm * dgamma term).",
               sigma_path="missing"),
@@ -261,8 +261,8 @@ BACKWARD_MISTAKES = [
               "dZ = gamma / (m * sqrt(sigma^2 + eps)) * (...).", dz_gamma=False),
     _backward("your dZ is m times too large: the factor in front is gamma / (m * sqrt(sigma^2 + eps)); the 1/m is "
               "missing.", dz_m="no_1/m"),
-    _backward("your dZ lacks the m in m * dZ_tilde: dZ = gamma / (m * sqrt(sigma^2 + eps)) * "
-              "(m * dZ_tilde - dbeta - z_norm * dgamma).", dz_m="no_m"),
+    _backward("your dZ lacks the m in m * dZ_tilde: with the 1/m taken out in front, the term gamma * dZ_tilde "
+              "becomes m * dZ_tilde, while dbeta and z_norm * dgamma keep no m.", dz_m="no_m"),
     _backward("your dgamma lacks the z_norm factor: dgamma = sum_i dz_tilde_i * z_norm_i (gamma multiplies z_norm).",
               dgamma="no_z_norm"),
     _backward("your dgamma is exactly 1/m of the expected: it averages over the examples. gamma touches every "
@@ -410,5 +410,32 @@ def prescribed_cache(Z, gamma, beta, eps=1e-5):
     ``Z_norm`` ``(n_l, m)``, the batch variance ``var`` ``(n_l, 1)`` (divided
     by m), ``gamma`` ``(n_l, 1)`` and ``eps`` as given.
     """
-    cache = batchnorm_forward(np.asarray(Z, dtype=float), gamma, beta, eps)[1]
-    return cache.Z_norm, cache.var, gamma, eps
+    return reference_forward(Z, gamma, beta, eps)[1]
+
+
+# The package's functions with the cache of exercise 1, (Z_norm, var, gamma, eps): what notebook 02 goes on with
+# (yours_or_ours) while a learner's function does not pass its check. With one cache format for theirs and ours,
+# each function can be theirs or ours on its own: a right backward pass with an unfinished forward pass still runs.
+
+
+def reference_forward(Z, gamma, beta, eps=1e-5):
+    """:func:`~bn_helpers.batchnorm_forward`, returning ``(Z_tilde, (Z_norm, var, gamma, eps))``; ``Z`` ``(n_l, m)``."""
+    Z_tilde, cache = batchnorm_forward(np.asarray(Z, dtype=float), gamma, beta, eps)
+    return Z_tilde, (cache.Z_norm, cache.var, gamma, eps)
+
+
+def _package_cache(cache):
+    """The package's cache rebuilt from exercise 1's ``(Z_norm, var, gamma, eps)`` (the backward passes read no mu)."""
+    Z_norm, var, gamma, eps = cache
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return BatchNormCache(Z_norm, Z_norm / inv_std, None, var, inv_std, np.asarray(gamma, dtype=float), eps)
+
+
+def reference_backward(dZ_tilde, cache):
+    """:func:`~bn_helpers.batchnorm_backward` on exercise 1's cache: ``(dZ, dgamma, dbeta)``, ``(n_l, m)``, ``(n_l, 1)``."""
+    return batchnorm_backward(dZ_tilde, _package_cache(cache))
+
+
+def reference_backward_staged(dZ_tilde, cache):
+    """:func:`~bn_helpers.batchnorm_backward_staged` on exercise 1's cache; returns as :func:`reference_backward`."""
+    return batchnorm_backward_staged(dZ_tilde, _package_cache(cache))
