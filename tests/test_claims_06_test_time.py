@@ -191,3 +191,91 @@ def test_algorithm_2_statistics_agree_closely_with_the_whole_training_set_ones(t
         assert np.abs(alg2[l][0] - mean).max() < 0.1
         rel = np.abs(alg2[l][1] / var - 1)
         assert rel.mean() < 0.03 and rel.max() < 0.1
+
+
+# --- the three networks of section 2's table, and the batch-mates at the training batch size -----------------
+
+
+@pytest.fixture(scope="module")
+def three(digits):
+    """The notebook's three networks (seeds 0, 1, 2), each with its recorded batch statistics and population ones."""
+    X, y, Xt, yt = digits
+    out = []
+    for seed in (0, 1, 2):
+        net = MLP([64, 100, 100, 10], batchnorm=True, rng=np.random.default_rng(seed), activation="relu", ewa_beta=0.9)
+        rec = {l: ([], []) for l in net.bn}
+
+        def record(step, model, rec=rec):
+            for l, bn in model.bn.items():
+                rec[l][0].append(bn.cache.mu.copy())
+                rec[l][1].append(bn.cache.var.copy())
+
+        train(net, Adam(0.01), X, y, epochs=10, batch_size=32, rng=np.random.default_rng(seed + 1), callback=record,
+              drop_last=True)  # fmt: skip
+        with net.running_stats_kept():
+            net.forward(X)
+            population = {l: (bn.cache.mu.copy(), bn.cache.var.copy()) for l, bn in net.bn.items()}
+        out.append(dict(net=net, rec=rec, population=population, Xt=Xt, yt=yt))
+    return out
+
+
+def _errors(est, pop):
+    return (np.mean([np.abs(est[l][0] - pop[l][0]).mean() for l in pop]),
+            np.mean([np.abs(est[l][1] / pop[l][1] - 1).mean() for l in pop]))  # fmt: skip
+
+
+def test_beta_0_9_gives_the_closest_means_in_every_network(three):
+    for run in three:
+        err = {b: _errors(fold(run["rec"], b), run["population"])[0] for b in (0.5, 0.9, 0.99, 0.999)}
+        assert min(err, key=err.get) == 0.9, err
+        assert 0.05 < err[0.9] < 0.07 and min(err[b] for b in (0.5, 0.99, 0.999)) > 0.09  # "0.058 to 0.067, 0.092 or more"
+
+
+def test_the_31_32_bias_is_a_small_part_of_the_variance_error(three):
+    biased, unbiased = [], []
+    for run in three:
+        rec = {l: (ms, [32 / 31 * v for v in vs]) for l, (ms, vs) in run["rec"].items()}
+        biased.append(_errors(fold(run["rec"], 0.9), run["population"])[1])
+        unbiased.append(_errors(fold(rec, 0.9), run["population"])[1])
+    assert 0 < np.mean(biased) - np.mean(unbiased) < 0.01 and np.mean(biased) > 0.04
+
+
+def test_accuracy_differences_between_good_statistics_are_the_noise_of_one_network(three):
+    best = []
+    for run in three:
+        net, Xt, yt = run["net"], run["Xt"], run["yt"]
+        acc = {b: with_stats(net, fold(run["rec"], b), lambda: net.evaluate(Xt, yt)[1]) for b in (0.5, 0.9, 0.99, 0.999)}
+        acc["whole"] = with_stats(net, run["population"], lambda: net.evaluate(Xt, yt)[1])
+        good = [acc[k] for k in (0.5, 0.9, 0.99, "whole")]
+        assert max(good) - min(good) <= 0.01 + 1e-9  # within 1 point
+        assert acc[0.999] < min(good)  # the lag costs accuracy in every network
+        best.append(max(good, key=lambda a: a) == acc["whole"])
+    assert not all(best)  # the whole training set is not the best in every network
+
+
+def test_batchmates_at_the_training_batch_size_change_the_prediction_less(trained):
+    net, Xt = trained["net"], trained["Xt"]
+    rng = np.random.default_rng(5)
+
+    def flips(m):
+        net.train()
+        out = [net.forward(np.hstack([Xt[:, :1], Xt[:, rng.choice(np.arange(1, 500), m - 1, replace=False)]]))[:, 0].argmax()
+               for _ in range(200)]  # fmt: skip
+        return int((np.array(out) != np.bincount(out).argmax()).sum())
+
+    f4, f32 = with_stats(net, None, lambda: flips(4)), with_stats(net, None, lambda: flips(32))
+    assert f4 > 25 and f32 < 5
+
+
+def test_the_test_sets_means_are_closer_to_the_training_sets_than_the_running_means(trained):
+    net, Xt, pop = trained["net"], trained["Xt"], trained["population"]
+
+    def gaps():
+        net.train()
+        net.forward(Xt)
+        test_mu = {l: bn.cache.mu for l, bn in net.bn.items()}
+        return np.mean([np.abs(test_mu[l] - pop[l][0]).mean() for l in net.bn])
+
+    test_gap = with_stats(net, None, gaps)
+    run_gap = np.mean([np.abs(net.bn[l].running_mean - pop[l][0]).mean() for l in net.bn])
+    assert test_gap < run_gap  # "less than the network's own running means do"

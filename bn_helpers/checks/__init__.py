@@ -31,7 +31,14 @@ a test in ``tests/test_checks*.py`` that feeds it that mistake.
 
 from ..gradcheck import rel_error
 from .after_training import COMBINE_MISTAKES, FOLD_MISTAKES, check_combine_statistics, check_fold_batchnorm
-from .at_test_time import EWA_MISTAKES, INFERENCE_MISTAKES, check_batchnorm_inference, check_ewa_update
+from .at_test_time import (
+    EWA_MISTAKES,
+    INFERENCE_MISTAKES,
+    TRAIN_EVAL_MISTAKES,
+    check_batchnorm_inference,
+    check_batchnorm_layer,
+    check_ewa_update,
+)
 from .core import TOLERANCE, Case, Mistake, Score, verdict
 from .fallback import yours_or_ours
 from .fitting_batch_norm import LAYER_MISTAKES, check_batchnorm_layer_forward
@@ -63,6 +70,7 @@ __all__ = [
     "check_batch_normalized_example",
     "check_batchnorm_inference",
     "check_ewa_update",
+    "check_batchnorm_layer",
     "check_layernorm_forward",
     "check_groupnorm_forward",
     "check_fold_batchnorm",
@@ -88,6 +96,7 @@ __all__ = [
     "NOISE_MISTAKES",
     "INFERENCE_MISTAKES",
     "EWA_MISTAKES",
+    "TRAIN_EVAL_MISTAKES",
     "LAYERNORM_MISTAKES",
     "GROUPNORM_MISTAKES",
     "FOLD_MISTAKES",
