@@ -179,16 +179,16 @@ PREDICTIONS["06-closest-beta"] = Prediction(
     None,
     "A running average with weight beta rests on about the last 1 / (1 - beta) batches. With beta = 0.5 that is "
     "2 batches of 32 examples: a noisy estimate. With 0.99 and 0.999 it reaches back 100 and 1,000 steps, over "
-    "batches computed with earlier, different weights, and at 0.999 much of it is still the starting value 0 after "
-    "400 steps: it lags. beta = 0.9, about the last 10 batches, balances the two in a run of 400 steps.",
+    "batches computed with earlier, different weights, and at 0.999 two thirds of it (0.999^400 = 0.67) is still "
+    "the starting value 0 after 400 steps: it lags. beta = 0.9, about the last 10 batches, balances the two in a run of 400 steps.",
 )  # fmt: skip
 
 PREDICTIONS["06-pairs"] = Prediction(
     {"a": "within 5 points of it", "b": "5 to 20 points lower", "c": "more than 20 points lower"},
     None,
     "In training mode each pair is normalized with its own mean and variance, and with two examples every unit's "
-    "normalized values are -1 and +1 (notebook 02): each unit passes on only which of the two images gives it the "
-    "larger value. Most of what tells the digits apart is lost, whatever the network learned.",
+    "normalized values are about -1 and +1 (unless its two values are nearly equal; notebook 02): each unit passes "
+    "on only which of the two images gives it the larger value. Most of what tells the digits apart is lost, whatever the network learned.",
 )  # fmt: skip
 
 
