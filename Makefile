@@ -13,14 +13,14 @@ PYTEST_ARGS ?=
 # faster for the course's small matrices and independent of the core count.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help lab test unit nbval matrix execute exercises book oracle bench data lock clean
+.PHONY: help lab test unit nbval matrix execute exercises book oracle bench data lock pins clean
 
 help:
 	@echo "make lab      set up .venv and open the course in JupyterLab (http://127.0.0.1, with a token)"
 	@echo "make test     set up .venv and run all tests: unit tests, strict nbval, the portability matrix"
 	@echo "make unit     unit tests only          make nbval    notebooks only"
 	@echo "make matrix   strict nbval in every environment of the matrix (ROWS=\"avx2 newest\" for some)"
-	@echo "make lock     refresh the pinned versions in requirements.txt and requirements-test.txt"
+	@echo "make lock     move the date in pyproject.toml to today and refresh the pins in requirements*.txt"
 	@echo "make execute  re-run notebooks in place (NOTEBOOKS=notebooks/02_....ipynb for one)"
 	@echo "make exercises  regenerate the learner's copies in exercises/ from notebooks/ (nbgrader)"
 	@echo "make book     build the course as a static web site in build/book/ (python -m http.server -d build/book)"
@@ -48,10 +48,17 @@ $(VENV)/.test-installed: $(VENV)/.course-installed requirements-test.txt
 # project supports (a universal lock: where versions must differ, e.g. numpy
 # for 3.11 and for 3.12+, each line carries its marker). Then run `make test`;
 # the matrix's `newest` row shows beforehand whether the pins can move.
-UV_VERSION := 0.13.8
-LOCK := $(BIN)/uv pip compile --universal --python-version 3.11 --quiet --custom-compile-command "make lock"
+# The date and uv's version are in pyproject.toml ([tool.course]): the matrix's
+# `newest` row resolves with the same date, so moving it shows in a diff.
+COURSE_SETTING = $(shell $(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["course"]["$(1)"])')
+LOCK = $(BIN)/uv pip compile --universal --python-version 3.11 --quiet --custom-compile-command "make lock" --exclude-newer $(call COURSE_SETTING,newest-as-of)
 lock: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/python -c 'import datetime, pathlib, re; p = pathlib.Path("pyproject.toml"); p.write_text(re.sub(r"newest-as-of = \"[0-9-]+\"", f"newest-as-of = \"{datetime.date.today()}\"", p.read_text()))'
+	$(MAKE) --no-print-directory pins
+
+# The pins as of the date in pyproject.toml (a separate run of make, so that it reads the date lock just moved).
+pins: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(call COURSE_SETTING,uv-version)
 	$(LOCK) --upgrade requirements.in -o requirements.txt
 	mkdir -p build && grep -v '^-e ' requirements.txt > build/course-pins.txt
 	$(LOCK) --upgrade requirements-test.in -c build/course-pins.txt -o requirements-test.txt

@@ -115,3 +115,20 @@ def test_arguments_after_the_double_dash_go_to_pytest(monkeypatch, capsys):
                         dict(row=row.name, status="passed", detail="", seconds=0.0))  # fmt: skip
     assert matrix.main(["agg", "--", "-k", "04 or 05"]) == 0
     assert seen == [("agg", ["-k", "04 or 05"])]
+
+
+def test_the_newest_row_resolves_as_of_the_date_in_pyproject():
+    """A release elsewhere cannot change the newest row: it installs what PyPI had published by a dated cutoff,
+    the same date make lock pins with, moved only by make lock (a change that shows in a diff)."""
+    import datetime
+    import tomllib
+
+    settings = tomllib.loads((matrix.ROOT / "pyproject.toml").read_text())["tool"]["course"]
+    date = datetime.date.fromisoformat(settings["newest-as-of"])
+    assert date <= datetime.date.today()
+    cmd = matrix.newest_install(Path("/venv/bin/python"))
+    assert cmd[:3] == ["/venv/bin/uv", "pip", "install"] and cmd[cmd.index("--exclude-newer") + 1] == str(date)
+    assert "--upgrade" in cmd and str(matrix.ROOT / "requirements.in") in cmd  # the ranges, not the lock
+    makefile = (matrix.ROOT / "Makefile").read_text()
+    assert "--exclude-newer $(call COURSE_SETTING,newest-as-of)" in makefile  # make lock pins with the same date
+    assert "newest-as-of" in makefile.split("\nlock:")[1].split("\n\n")[0]  # and moves it

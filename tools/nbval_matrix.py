@@ -16,8 +16,9 @@ avx2       numpy without AVX-512 (``NPY_DISABLE_CPU_FEATURES=X86_V4``),
 sse4       numpy at its SSE4.2 baseline (``X86_V4,X86_V3`` disabled),
            OpenBLAS's Nehalem kernels: an old or a very different CPU
 newest     the newest Python on this machine with the newest packages the
-           ranges in ``pyproject.toml`` / ``requirements.in`` allow (its own
-           virtual environment, ``.venv-newest``)
+           ranges in ``pyproject.toml`` / ``requirements.in`` allow, as
+           published up to the date ``[tool.course] newest-as-of`` in
+           ``pyproject.toml`` (its own virtual environment, ``.venv-newest``)
 =========  ================================================================
 
 Nothing here reaches the notebooks: the variables are read by numpy and
@@ -143,10 +144,27 @@ def newest_venv(log) -> Path:
     if python_version(python) != version:
         shutil.rmtree(NEWEST_VENV, ignore_errors=True)
         run([str(exe), "-m", "venv", str(NEWEST_VENV)], log)
-    # Ranges, not the lock: this row shows whether the pins could move.
-    run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "--upgrade-strategy", "eager",
-         "-r", str(ROOT / "requirements.in"), "-e", f"{ROOT}[test]"], log)  # fmt: skip
+    run([str(python), "-m", "pip", "install", "--quiet", f"uv=={COURSE['uv-version']}"], log)
+    run(newest_install(python), log)
     return python
+
+
+def course_settings() -> dict:
+    """``[tool.course]`` of pyproject.toml: ``newest-as-of`` (a date) and ``uv-version``."""
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]
+
+
+COURSE = course_settings()
+
+
+def newest_install(python: Path) -> list[str]:
+    """The newest row's install: ranges, not the lock (this row shows whether the pins could move), with what
+    PyPI had published by ``newest-as-of``, so that the row changes only when that date is moved (make lock)."""
+    uv = python.parent / "uv"
+    return [str(uv), "pip", "install", "--quiet", "--python", str(python), "--upgrade",
+            "--exclude-newer", COURSE["newest-as-of"], "-r", str(ROOT / "requirements.in"), "-e", f"{ROOT}[test]"]  # fmt: skip
 
 
 def run(cmd, log, **kw):
