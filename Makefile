@@ -80,10 +80,12 @@ lab: $(VENV)/.course-installed
 # tests/test_setup_helper.py. `make matrix` runs every row.) The matrix's log
 # is printed when both are done; the run fails if either failed.
 MATRIX_LOG := build/matrix.log
+# Each test's seconds, which `make bench` (its part `tests`) groups by part.
+TEST_TIMES := build/test-times.xml
 test: $(VENV)/.test-installed
 	@mkdir -p build
 	@$(BIN)/python tools/nbval_matrix.py --skip default --skip agg --jobs 1 > $(MATRIX_LOG) 2>&1 & matrix=$$!; \
-	$(ONE_THREAD) $(BIN)/python -m pytest $(PYTEST_ARGS); tests=$$?; \
+	$(ONE_THREAD) $(BIN)/python -m pytest --junitxml=$(TEST_TIMES) $(PYTEST_ARGS); tests=$$?; \
 	echo "waiting for the portability matrix ($(MATRIX_LOG)) ..."; wait $$matrix; rows=$$?; \
 	cat $(MATRIX_LOG); test $$tests -eq 0 && test $$rows -eq 0
 
