@@ -6,10 +6,11 @@ import numpy as np
 
 from ..folding import fold_batchnorm
 from ..sync_batchnorm import combine_statistics
-from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run, size
 
 
 def _fold_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(8) if rng is None else rng
 
     def layer(n, n_prev, dtype=np.float64, var_low=0.2):
@@ -18,17 +19,29 @@ def _fold_cases(rng=None):
                 rng.normal(0.0, 2.0, (n, 1)), rng.uniform(var_low, 3.0, (n, 1)))  # fmt: skip
         return rng.normal(0.0, 1.0, (n, n_prev)).astype(dtype), *(c.astype(dtype) for c in cols)
 
-    W, b, g, beta, mean, var = layer(3, 5)
-    tiny = layer(2, 3)
-    tiny[5][0] = 1e-6  # a unit whose running variance is below eps
+    # The visible shapes (n units, n_prev inputs), or (hidden) shapes drawn for each kind: square first, n unlike
+    # n_prev in the second (so that rows and columns of W cannot be mixed up unseen), n >= 2 everywhere (with one
+    # unit, scaling the columns is scaling the row).
+    if visible:
+        square, (n, n_prev), shape_tiny, shape_eps, shape_32 = 4, (3, 5), (2, 3), (2, 4), (3, 2)
+    else:
+        square, n = size(rng, 2, 6), size(rng, 2, 6)
+        n_prev, shape_tiny = size(rng, 2, 7, avoid=[n]), (size(rng, 2, 6), size(rng, 1, 6))
+        shape_eps, shape_32 = (size(rng, 2, 6), size(rng, 1, 6)), (size(rng, 2, 6), size(rng, 1, 6))
+    W, b, g, beta, mean, var = layer(n, n_prev)
+    tiny = layer(*shape_tiny)
+    if visible:
+        tiny[5][0] = 1e-6  # a unit whose running variance is below eps
+    else:
+        tiny[5][rng.integers(shape_tiny[0])] = 10.0 ** rng.uniform(-7.0, -5.5)
     return [
         # Square first: scaling the columns instead of the rows then runs and can be named.
-        Case("W 4 x 4, with b", layer(4, 4)),
-        Case("W 3 x 5 (3 units, 5 inputs), with b", (W, b, g, beta, mean, var)),
+        Case(f"W {square} x {square}, with b", layer(square, square)),
+        Case(f"W {n} x {n_prev} ({n} units, {n_prev} inputs), with b", (W, b, g, beta, mean, var)),
         Case("b = None (a layer with batch norm has no b)", (W, None, g, beta, mean, var)),
         Case("a running variance below eps", tiny),
-        Case("eps = 0.1", layer(2, 4), {"eps": 0.1}),
-        Case("float32", layer(3, 2, np.float32)),
+        Case("eps = 0.1", layer(*shape_eps), {"eps": 0.1}),
+        Case("float32", layer(*shape_32, np.float32)),
     ]
 
 
@@ -96,6 +109,7 @@ def check_fold_batchnorm(fn, hidden=False):
 
 
 def _combine_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(88) if rng is None else rng
 
     def devices(sizes, n=3, offsets=None, spread=1.0):
@@ -109,13 +123,33 @@ def _combine_cases(rng=None):
             M2s.append(((Z - mu_k) ** 2).sum(axis=1, keepdims=True))
         return counts, means, M2s
 
+    if visible:
+        return [
+            # Unequal shards first: there averaging the devices' variances and sum M2_k / m differ.
+            Case("unequal shards (2, 10, 4 examples), different means", devices([2, 10, 4], offsets=[1.0, -1.0, 4.0])),
+            Case("4 devices of 8 examples", devices([8, 8, 8, 8])),
+            Case("devices whose means differ (0, 3, -2)", devices([5, 5, 5], offsets=[0.0, 3.0, -2.0])),
+            Case("one device", devices([6])),
+            Case("a large offset (values near 1e6)", devices([3, 7], offsets=[1e6, 1e6 + 2.0]), tol=1e-8),
+        ]
+    # Hidden cases draw the number of units n, of devices and their sizes (unequal where the visible ones are: then
+    # the plain average of the means is wrong), and the offsets.
+    k = size(rng, 2, 4)
+    unequal = [int(c) for c in rng.choice(np.arange(2, 13), k, replace=False)]
+    k_equal, m_equal = size(rng, 2, 5), size(rng, 2, 10)
+    k_apart, m_apart = size(rng, 2, 4), size(rng, 2, 8)
+    apart = [float(o) for o in rng.choice(np.arange(-5, 6), k_apart, replace=False)]
     return [
-        # Unequal shards first: there averaging the devices' variances and sum M2_k / m differ.
-        Case("unequal shards (2, 10, 4 examples), different means", devices([2, 10, 4], offsets=[1.0, -1.0, 4.0])),
-        Case("4 devices of 8 examples", devices([8, 8, 8, 8])),
-        Case("devices whose means differ (0, 3, -2)", devices([5, 5, 5], offsets=[0.0, 3.0, -2.0])),
-        Case("one device", devices([6])),
-        Case("a large offset (values near 1e6)", devices([3, 7], offsets=[1e6, 1e6 + 2.0]), tol=1e-8),
+        Case(f"unequal shards ({', '.join(map(str, unequal))} examples), different means",
+             devices(unequal, size(rng, 1, 6), offsets=list(rng.uniform(-4.0, 4.0, k)))),
+        Case(f"{k_equal} devices of {m_equal} examples", devices([m_equal] * k_equal, size(rng, 1, 6))),
+        Case(f"devices whose means differ ({', '.join(f'{o:g}' for o in apart)})",
+             devices([m_apart] * k_apart, size(rng, 1, 6), offsets=apart)),
+        Case("one device", devices([size(rng, 2, 12)], size(rng, 1, 6))),
+        Case("a large offset (values near 1e6)",
+             devices([int(c) for c in rng.choice(np.arange(2, 9), 2, replace=False)], size(rng, 1, 6),
+                     offsets=[1e6, 1e6 + rng.uniform(1.0, 3.0)]),
+             tol=1e-8),
     ]
 
 

@@ -9,12 +9,13 @@ import numpy as np
 
 from ..batchnorm import BatchNorm, batchnorm_inference
 from ..ewa import ewa_step, ewa_update
-from .core import Case, Mistake, Refused, _outputs, _same, describe, drawn, learner_facing, need_function, run
+from .core import Case, Mistake, Refused, _outputs, _same, describe, drawn, learner_facing, need_function, run, size
 from .implementing_batch_norm import forward_variant
 from .refusal import package_use
 
 
 def _inference_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(11) if rng is None else rng
 
     def stats(n, dtype=np.float64):
@@ -23,14 +24,28 @@ def _inference_cases(rng=None):
     def params(n, dtype=np.float64):
         return rng.uniform(0.5, 2.0, (n, 1)).astype(dtype), rng.uniform(-2.0, 2.0, (n, 1)).astype(dtype)
 
+    # The visible shapes, or (hidden) shapes drawn for each kind: n unlike m in the first case, m = 1 in the second.
+    if visible:
+        shapes = [(3, 5), (4, 1), (2, 6), (3, 4), (2, 7)]
+    else:
+        n = size(rng, 2, 7)
+        shapes = [(n, size(rng, 2, 14, avoid=[n])), (size(rng, 2, 8), 1), (size(rng, 2, 7), size(rng, 2, 12)),
+                  (size(rng, 1, 7), size(rng, 1, 12)), (size(rng, 1, 6), size(rng, 2, 16))]  # fmt: skip
+    (n, m), shape_1, shape_near_0, shape_32, shape_int = shapes
+    near_0 = shape_near_0[0]
+    if visible:
+        var_near_0 = np.array([[1e-6], [2.0]])
+    else:  # one unit, drawn, has a running variance below eps
+        var_near_0 = rng.uniform(0.5, 3.0, (near_0, 1))
+        var_near_0[rng.integers(near_0)] = 10.0 ** rng.uniform(-7.0, -5.5)
     return [
-        Case("3 units x 5 examples", (rng.normal(1.0, 2.0, (3, 5)), *params(3), *stats(3))),
-        Case("a single example (m = 1)", (rng.normal(1.0, 2.0, (4, 1)), *params(4), *stats(4))),
-        Case("a running variance near 0", (rng.normal(0.0, 1e-3, (2, 6)), *params(2), np.zeros((2, 1)),
-                                           np.array([[1e-6], [2.0]]))),  # fmt: skip
-        Case("float32 input", (rng.normal(1.0, 2.0, (3, 4)).astype(np.float32), *params(3, np.float32),
-                               *stats(3, np.float32))),  # fmt: skip
-        Case("integer input", (rng.integers(-5, 6, (2, 7)), *params(2), *stats(2))),
+        Case(f"{n} units x {m} examples", (rng.normal(1.0, 2.0, (n, m)), *params(n), *stats(n))),
+        Case("a single example (m = 1)", (rng.normal(1.0, 2.0, shape_1), *params(shape_1[0]), *stats(shape_1[0]))),
+        Case("a running variance near 0", (rng.normal(0.0, 1e-3, shape_near_0), *params(near_0), np.zeros((near_0, 1)),
+                                           var_near_0)),  # fmt: skip
+        Case("float32 input", (rng.normal(1.0, 2.0, shape_32).astype(np.float32), *params(shape_32[0], np.float32),
+                               *stats(shape_32[0], np.float32))),  # fmt: skip
+        Case("integer input", (rng.integers(-5, 6, shape_int), *params(shape_int[0]), *stats(shape_int[0]))),
     ]
 
 
@@ -84,17 +99,19 @@ def check_batchnorm_inference(fn, hidden=False):
 def _ewa_cases(rng=None):
     visible = rng is None
     rng = np.random.default_rng(3) if rng is None else rng
-    # The visible cases show round numbers; hidden ones draw every value, so that no answer can be looked up.
+    # The visible cases show round numbers; hidden ones draw every value, so that no answer can be looked up, and
+    # every array's number of rows (units), so that no shape can be counted on.
+    n_arrays, n_zero, n_default, n_ints = (3, 2, 2, 2) if visible else (size(rng, 2, 7) for _ in range(4))
     a, v = (0.0, 5.0) if visible else (float(np.round(rng.normal(0.0, 3.0), 3)), float(np.round(rng.normal(0.0, 3.0), 3)))
-    averages = np.array([[1.0], [2.0]]) if visible else rng.normal(0.0, 2.0, (2, 1))
-    values = np.array([[3.0], [-1.0]]) if visible else rng.normal(0.0, 2.0, (2, 1))
-    ints = (np.array([[0], [4]]), np.array([[10], [2]])) if visible else tuple(rng.integers(-10, 11, (2, 2, 1)))
+    averages = np.array([[1.0], [2.0]]) if visible else rng.normal(0.0, 2.0, (n_default, 1))
+    values = np.array([[3.0], [-1.0]]) if visible else rng.normal(0.0, 2.0, (n_default, 1))
+    ints = (np.array([[0], [4]]), np.array([[10], [2]])) if visible else tuple(rng.integers(-10, 11, (2, n_ints, 1)))
     return [
-        Case("arrays of shape (3, 1), beta = 0.99", (rng.normal(0.0, 1.0, (3, 1)), rng.normal(2.0, 1.0, (3, 1))),
-             {"beta": 0.99}),  # fmt: skip
+        Case(f"arrays of shape ({n_arrays}, 1), beta = 0.99",
+             (rng.normal(0.0, 1.0, (n_arrays, 1)), rng.normal(2.0, 1.0, (n_arrays, 1))), {"beta": 0.99}),
         Case(f"numbers: average {a!r}, value {v!r}, beta = 0.9", (a, v), {"beta": 0.9}),
-        Case("beta = 0 (the average becomes the value)", (rng.normal(0.0, 1.0, (2, 1)), rng.normal(0.0, 1.0, (2, 1))),
-             {"beta": 0.0}),  # fmt: skip
+        Case("beta = 0 (the average becomes the value)",
+             (rng.normal(0.0, 1.0, (n_zero, 1)), rng.normal(0.0, 1.0, (n_zero, 1))), {"beta": 0.0}),
         Case("the default beta (0.9)", (averages, values)),
         Case("integer values", ints, {"beta": 0.5}),
     ]
@@ -129,7 +146,7 @@ def _layer_cases(rng=None):
     visible = rng is None
     rng = np.random.default_rng(6) if rng is None else rng
 
-    def case(name, n, settings):
+    def case(name, n, settings, sizes):
         # Unit 0 sits far from 0, so that a batch's statistics and the running ones (which start at 0 and 1, and
         # take a few batches to get there) give clearly different outputs.
         offset = np.zeros((n, 1))
@@ -141,15 +158,27 @@ def _layer_cases(rng=None):
 
         gamma = rng.uniform(0.5, 2.0, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
         beta = rng.uniform(-2.0, 2.0, (n, 1))
-        # n differs from every m, so that a statistic without keepdims fails loudly instead of broadcasting
-        return Case(name, (n, gamma, beta, [batch(4), batch(2), batch(6)], [batch(5), batch(1)], batch(4)), settings)
+        m_1, m_3, m_eval, m_last = sizes
+        return Case(name, (n, gamma, beta, [batch(m_1), batch(2), batch(m_3)], [batch(m_eval), batch(1)], batch(m_last)),
+                    settings)  # fmt: skip
 
+    def shapes(n):
+        """The units and the batch sizes: the visible ones, or (hidden) drawn, the scenario's kinds kept (a training
+        batch of m = 2 between two larger ones, an eval batch and a single example, one more training batch)."""
+        if visible:
+            return n, (4, 6, 5, 4)
+        sizes = (size(rng, 3, 8), size(rng, 3, 8), size(rng, 2, 8), size(rng, 3, 8))
+        # n differs from every m, so that a statistic without keepdims fails loudly instead of broadcasting
+        return size(rng, 3, 9, avoid=sizes), sizes
+
+    (n_a, sizes_a), (n_b, sizes_b), (n_c, sizes_c) = shapes(3), shapes(7), shapes(3)
     return [
-        case("3 units, the default settings (eps = 1e-5, ewa_beta = 0.9, biased running variance)", 3, {}),
-        case("7 units, ewa_beta = 0.5, unbiased_running_var = True", 7,
-             {"ewa_beta": 0.5, "unbiased_running_var": True}),
-        case("3 units, eps = 0.1, ewa_beta = 0.99, unbiased_running_var = False", 3,
-             {"eps": 0.1, "ewa_beta": 0.99, "unbiased_running_var": False}),
+        case(f"{n_a} units, the default settings (eps = 1e-5, ewa_beta = 0.9, biased running variance)", n_a, {},
+             sizes_a),
+        case(f"{n_b} units, ewa_beta = 0.5, unbiased_running_var = True", n_b,
+             {"ewa_beta": 0.5, "unbiased_running_var": True}, sizes_b),
+        case(f"{n_c} units, eps = 0.1, ewa_beta = 0.99, unbiased_running_var = False", n_c,
+             {"eps": 0.1, "ewa_beta": 0.99, "unbiased_running_var": False}, sizes_c),
     ]  # fmt: skip
 
 
@@ -159,6 +188,12 @@ _LAYER_OUTPUTS = ["Z_tilde in training mode (the batches of 4, 2 and 6 examples 
                   "Z_tilde in eval mode (a batch of 5 examples, then a single example, side by side)",
                   "what the eval-mode passes changed in (running_mean, running_var), side by side",
                   "Z_tilde in training mode again, after train() (4 examples)"]  # fmt: skip
+
+#: The same, for the hidden cases, whose batch sizes are drawn (the failing case's name says its units).
+_HIDDEN_LAYER_OUTPUTS = ["Z_tilde in training mode (the three training batches side by side, the second of 2 examples)",
+                         *_LAYER_OUTPUTS[1:3],
+                         "Z_tilde in eval mode (a batch, then a single example, side by side)",
+                         _LAYER_OUTPUTS[4], "Z_tilde in training mode again, after train()"]  # fmt: skip
 
 
 def _scenario(layer_class):
@@ -426,11 +461,13 @@ def check_batchnorm_layer(layer_class, hidden=False):
     and ``eval()`` switch the mode and return the layer; ``forward(Z)`` takes
     ``Z`` ``(n_units, m)`` and returns ``Z_tilde`` ``(n_units, m)``. Each case
     is a scenario: training batches of 4, 2 and 6 examples, ``eval()``, a
-    batch of 5 and a single example, ``train()``, one more batch; the outputs,
+    batch of 5 and a single example, ``train()``, one more batch (hidden
+    cases draw the number of units and the batch sizes other than 2 and 1); the outputs,
     the running averages after training and what eval mode changed in them
     are compared.
     """
     _need_layer_class(layer_class)
-    run("check_batchnorm_layer", _scenario(layer_class), _scenario(BatchNorm), drawn(_layer_cases, hidden),
-        _OUTPUT_MISTAKES, _LAYER_OUTPUTS, build=lambda **options: _scenario(layer_variant(**options)),
+    cases = drawn(_layer_cases, hidden)
+    run("check_batchnorm_layer", _scenario(layer_class), _scenario(BatchNorm), cases,
+        _OUTPUT_MISTAKES, _LAYER_OUTPUTS if cases.seed is None else _HIDDEN_LAYER_OUTPUTS, build=lambda **options: _scenario(layer_variant(**options)),
         diagnose=_switch_ignored, hints=_SINGLE_EXAMPLE)  # fmt: skip

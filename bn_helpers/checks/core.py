@@ -330,6 +330,18 @@ def drawn(builder, hidden=False):
     return cases
 
 
+def size(rng, low, high, avoid=()):
+    """A hidden case's size: an int drawn from ``low..high`` (both included), none of ``avoid``.
+
+    The hidden cases draw their shapes as well as their values, so that a
+    function written for the visible shapes (a hard-coded count of units, a
+    reshape to a fixed size) fails them; ``avoid`` keeps a shape's reason for
+    being (e.g. ``n`` unlike ``m``, so that an axis mix-up shows).
+    """
+    allowed = [k for k in range(low, high + 1) if k not in set(avoid)]
+    return int(rng.choice(allowed))
+
+
 def run(title, fn, reference, cases, mistakes, names, select=lambda out: out, build=None, diagnose=None, hints=(),
         shapes=BATCH_NORM_SHAPES):
     """The common loop: every case against the reference; the first failing case in full, and which others fail.

@@ -6,12 +6,14 @@ import numpy as np
 
 from ..batchnorm import batchnorm_forward
 from ..layers import activation_forward
-from .core import Case, Mistake, drawn, learner_facing, need_function, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, run, size
 from .implementing_batch_norm import forward_variant
 
 
 def _layer_cases(rng=None):
+    rng_is_visible = rng is None
     rng = np.random.default_rng(9) if rng is None else rng
+    activation_names = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}
 
     def case(name, n_prev, n, m, activation, dtype=np.float64):
         A_prev = rng.normal(0.5, 1.0, (n_prev, m)).astype(dtype)
@@ -20,12 +22,25 @@ def _layer_cases(rng=None):
         beta = rng.uniform(-1.0, 1.0, (n, 1)).astype(dtype)
         return Case(name, (A_prev, W, gamma, beta), {"activation": activation})
 
-    return [
-        case("4 inputs, 3 units, 6 examples, ReLU", 4, 3, 6, "relu"),
-        case("5 inputs, 2 units, m = 2, sigmoid", 5, 2, 2, "sigmoid"),
-        case("3 inputs, 4 units, 7 examples, tanh", 3, 4, 7, "tanh"),
-        case("float32, ReLU", 4, 3, 5, "relu", np.float32),
-    ]
+    if rng_is_visible:
+        return [
+            case("4 inputs, 3 units, 6 examples, ReLU", 4, 3, 6, "relu"),
+            case("5 inputs, 2 units, m = 2, sigmoid", 5, 2, 2, "sigmoid"),
+            case("3 inputs, 4 units, 7 examples, tanh", 3, 4, 7, "tanh"),
+            case("float32, ReLU", 4, 3, 5, "relu", np.float32),
+        ]
+    # Hidden cases draw their shapes: inputs unlike units, units unlike examples (as the visible ones have them),
+    # m = 2 where the kind says so.
+    cases = []
+    for m, activation, dtype in [(None, "relu", np.float64), (2, "sigmoid", np.float64), (None, "tanh", np.float64),
+                                 (None, "relu", np.float32)]:  # fmt: skip
+        n = size(rng, 2, 7)
+        n_prev, m = size(rng, 2, 7, avoid=[n]), m or size(rng, 3, 10, avoid=[n])
+        examples = "m = 2" if m == 2 else f"{m} examples"
+        name = f"{n_prev} inputs, {n} units, {examples}, {activation_names[activation]}"
+        name = "float32, ReLU" if dtype == np.float32 else name
+        cases.append(case(name, n_prev, n, m, activation, dtype))
+    return cases
 
 
 def _layer_ref(A_prev, W, gamma, beta, activation="relu"):

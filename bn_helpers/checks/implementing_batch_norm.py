@@ -8,26 +8,45 @@ import itertools
 import numpy as np
 
 from ..batchnorm import BatchNormCache, batchnorm_backward, batchnorm_backward_staged, batchnorm_forward
-from .core import Case, Mistake, describe, drawn, learner_facing, need_function, quiet, returns_tuple, run, success_line
+from .core import (Case, Mistake, describe, drawn, learner_facing, need_function, quiet, returns_tuple, run, size,
+                   success_line)
 
 
 def _forward_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(2024) if rng is None else rng
 
     def params(n, dtype=np.float64):
         return (rng.uniform(0.5, 2.0, (n, 1)).astype(dtype) * rng.choice([-1.0, 1.0], (n, 1)).astype(dtype),
                 rng.uniform(-2.0, 2.0, (n, 1)).astype(dtype))  # fmt: skip
 
-    tiny = rng.normal(0.0, 1.0, (3, 6)) * np.array([[1.0], [1e-4], [3.0]])  # unit 2 has a tiny variance
+    # The visible shapes, or (hidden) shapes drawn for each kind of case: m >= 2 everywhere (a batch's statistics),
+    # m = 2 where the kind says so, and n unlike m in the first case, so that an axis mix-up changes the shape.
+    if visible:
+        shapes = [(3, 5), (4, 2), (2, 7), (3, 6), (2, 4), (3, 8), (2, 9)]
+    else:
+        # (n >= 2: with one unit, statistics over the whole array are the unit's own)
+        n = size(rng, 2, 7)
+        shapes = [(n, size(rng, 3, 10, avoid=[n])), (size(rng, 2, 7), 2), (size(rng, 2, 6), size(rng, 3, 10)),
+                  (size(rng, 2, 7), size(rng, 3, 10)), (size(rng, 2, 6), size(rng, 2, 8)),
+                  (size(rng, 2, 7), size(rng, 3, 10)), (size(rng, 2, 6), size(rng, 3, 12))]  # fmt: skip
+    (n, m), shape_2, shape_offset, shape_tiny, shape_eps, shape_32, shape_int = shapes
+    if visible:
+        scales = np.array([[1.0], [1e-4], [3.0]])  # unit 2 has a tiny variance
+    else:  # one unit, drawn, has a tiny variance
+        scales = rng.uniform(0.5, 3.0, (shape_tiny[0], 1))
+        scales[rng.integers(shape_tiny[0])] = 1e-4
+    tiny = rng.normal(0.0, 1.0, shape_tiny) * scales
     return [
-        Case("3 units x 5 examples, non-trivial gamma and beta", (rng.normal(2.0, 3.0, (3, 5)), *params(3))),
-        Case("m = 2 examples", (rng.normal(0.0, 1.0, (4, 2)), *params(4))),
+        Case(f"{n} units x {m} examples, non-trivial gamma and beta", (rng.normal(2.0, 3.0, (n, m)), *params(n))),
+        Case("m = 2 examples", (rng.normal(0.0, 1.0, shape_2), *params(shape_2[0]))),
         # float64 keeps about 8 digits of a spread of 1 at 1e8: any order of operations differs by ~1e-8
-        Case("a large offset (values near 1e8)", (1e8 + rng.normal(0.0, 1.0, (2, 7)), *params(2)), tol=1e-6),
-        Case("a unit of tiny variance (std 1e-4, below sqrt(eps))", (tiny, *params(3))),
-        Case("eps = 0.1", (rng.normal(1.0, 0.5, (2, 4)), *params(2)), {"eps": 0.1}),
-        Case("float32 input", (rng.normal(1.0, 2.0, (3, 8)).astype(np.float32), *params(3, np.float32))),
-        Case("integer input", (rng.integers(-5, 6, (2, 9)), *params(2))),
+        Case("a large offset (values near 1e8)", (1e8 + rng.normal(0.0, 1.0, shape_offset), *params(shape_offset[0])),
+             tol=1e-6),
+        Case("a unit of tiny variance (std 1e-4, below sqrt(eps))", (tiny, *params(shape_tiny[0]))),
+        Case("eps = 0.1", (rng.normal(1.0, 0.5, shape_eps), *params(shape_eps[0])), {"eps": 0.1}),
+        Case("float32 input", (rng.normal(1.0, 2.0, shape_32).astype(np.float32), *params(shape_32[0], np.float32))),
+        Case("integer input", (rng.integers(-5, 6, shape_int), *params(shape_int[0]))),
     ]
 
 
@@ -182,12 +201,22 @@ def check_batchnorm_forward(fn, hidden=False):
 
 
 def _backward_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(7) if rng is None else rng
+    # The visible shapes, or (hidden) shapes drawn for each kind: n unlike m in the first case, m = 2 in the second,
+    # one unit in the last only (with one unit, dZ_tilde @ Z_norm.T is dgamma).
+    if visible:
+        shapes = [(3, 5), (4, 2), (2, 7), (1, 8)]
+    else:
+        n = size(rng, 2, 7)
+        shapes = [(n, size(rng, 3, 10, avoid=[n])), (size(rng, 2, 7), 2), (size(rng, 2, 6), size(rng, 3, 10)),
+                  (1, size(rng, 3, 12))]  # fmt: skip
+    (n, m), shape_2, shape_10, (_, m_one) = shapes
     cases = []
-    for name, Z, eps in [("3 units x 5 examples, non-trivial gamma and beta", rng.normal(2.0, 3.0, (3, 5)), 1e-5),
-                         ("m = 2 examples, eps = 0.5 (so the gradient is not tiny)", rng.normal(0.0, 1.0, (4, 2)), 0.5),
-                         ("values near 10 with spread 1", 10 + rng.normal(0.0, 1.0, (2, 7)), 1e-5),
-                         ("one unit, 8 examples", rng.normal(-1.0, 2.0, (1, 8)), 1e-5)]:  # fmt: skip
+    for name, Z, eps in [(f"{n} units x {m} examples, non-trivial gamma and beta", rng.normal(2.0, 3.0, (n, m)), 1e-5),
+                         ("m = 2 examples, eps = 0.5 (so the gradient is not tiny)", rng.normal(0.0, 1.0, shape_2), 0.5),
+                         ("values near 10 with spread 1", 10 + rng.normal(0.0, 1.0, shape_10), 1e-5),
+                         (f"one unit, {m_one} examples", rng.normal(-1.0, 2.0, (1, m_one)), 1e-5)]:  # fmt: skip
         n, m = Z.shape
         gamma = rng.uniform(0.5, 2.0, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
         beta = rng.uniform(-2.0, 2.0, (n, 1))

@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..optimizers import Momentum
-from .core import Case, Mistake, Refused, drawn, learner_facing, need_function, run
+from .core import Case, Mistake, Refused, drawn, learner_facing, need_function, run, size
 
 
 def _momentum_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(13) if rng is None else rng
-    shapes = {"W1": (3, 4), "gamma1": (3, 1), "beta1": (3, 1), "W2": (2, 3), "b2": (2, 1)}
 
     def case(name, learning_rate, momentum, dtype=np.float64):
+        # a network of n_x inputs, n_1 units with batch norm and n_2 outputs: 4, 3, 2 in the visible cases
+        n_x, n_1, n_2 = (4, 3, 2) if visible else (size(rng, 1, 6), size(rng, 1, 6), size(rng, 1, 5))
+        shapes = {"W1": (n_1, n_x), "gamma1": (n_1, 1), "beta1": (n_1, 1), "W2": (n_2, n_1), "b2": (n_2, 1)}
         params = {k: rng.normal(0.0, 1.0, s).astype(dtype) for k, s in shapes.items()}
         grads = [{k: rng.normal(0.0, 1.0, s).astype(dtype) for k, s in shapes.items()} for _ in range(3)]
         return Case(name, (params, grads, learning_rate, momentum))

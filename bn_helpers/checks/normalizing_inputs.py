@@ -5,22 +5,34 @@ from __future__ import annotations
 import numpy as np
 
 from ..normalize import input_statistics, normalize_inputs
-from .core import Case, Mistake, drawn, learner_facing, need_function, quiet, returns_tuple, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, quiet, returns_tuple, run, size
 
 
 def _normalize_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(5) if rng is None else rng
 
-    def split(X):
-        return X[:, :40], X[:, 40:]
+    def split(X, m_train=40):
+        return X[:, :m_train], X[:, m_train:]
 
-    scales = np.array([[1.0], [10.0], [0.01]])
-    return [
-        Case("3 features on very different scales; 40 training, 15 test examples",
-             split(rng.normal(0.0, 1.0, (3, 55)) * scales + np.array([[5.0], [-3.0], [0.0]]))),  # fmt: skip
-        Case("a large offset (values near 1e6)", split(1e6 + rng.normal(0.0, 1.0, (2, 50))), tol=1e-7),
-        Case("integer input", split(rng.integers(-50, 51, (2, 45)))),
-    ]
+    if visible:
+        scales = np.array([[1.0], [10.0], [0.01]])
+        return [
+            Case("3 features on very different scales; 40 training, 15 test examples",
+                 split(rng.normal(0.0, 1.0, (3, 55)) * scales + np.array([[5.0], [-3.0], [0.0]]))),  # fmt: skip
+            Case("a large offset (values near 1e6)", split(1e6 + rng.normal(0.0, 1.0, (2, 50))), tol=1e-7),
+            Case("integer input", split(rng.integers(-50, 51, (2, 45)))),
+        ]
+    # Hidden cases draw their shapes too: n_x features, m training and m_test test examples (a test set of
+    # another size than the training set, so that statistics of the wrong set show).
+    n, m, m_test = size(rng, 2, 6), size(rng, 10, 50), size(rng, 3, 20)
+    scales, offsets = 10.0 ** rng.uniform(-2.0, 1.5, (n, 1)), rng.uniform(-5.0, 5.0, (n, 1))
+    first = Case(f"{n} features on very different scales; {m} training, {m_test} test examples",
+                 split(rng.normal(0.0, 1.0, (n, m + m_test)) * scales + offsets, m))  # fmt: skip
+    n, m, m_test = size(rng, 1, 6), size(rng, 10, 50), size(rng, 3, 20)
+    offset = Case("a large offset (values near 1e6)", split(1e6 + rng.normal(0.0, 1.0, (n, m + m_test)), m), tol=1e-7)
+    n, m, m_test = size(rng, 1, 6), size(rng, 10, 50), size(rng, 3, 20)
+    return [first, offset, Case("integer input", split(rng.integers(-50, 51, (n, m + m_test)), m))]
 
 
 def _normalize_ref(X_train, X_test):

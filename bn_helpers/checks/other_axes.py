@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..normalization import groupnorm_forward, layernorm_forward
-from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run, size
 
 
 _LAYER_NORM_SHAPES = ("Check the shapes: layer norm's statistics are one per example, shape (1, m), e.g. "
@@ -18,19 +18,31 @@ _GROUP_NORM_SHAPES = ("Check the shapes: group norm's statistics live on X viewe
 
 
 def _layernorm_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(707) if rng is None else rng
 
     def params(n, dtype=np.float64):
         return (rng.uniform(0.5, 2.0, (n, 1)).astype(dtype) * rng.choice([-1.0, 1.0], (n, 1)).astype(dtype),
                 rng.uniform(-2.0, 2.0, (n, 1)).astype(dtype))  # fmt: skip
 
+    # The visible shapes, or (hidden) shapes drawn for each kind: n unlike m where the visible case has them so (an
+    # axis mix-up then changes the shape), m = 1 in the second, n >= 2 everywhere (statistics over the units).
+    if visible:
+        shapes, scales = [(5, 3), (6, 1), (4, 3), (3, 4), (8, 5)], np.array([[0.1, 1.0, 50.0]])
+    else:
+        shapes = []
+        for n in (size(rng, 2, 9), size(rng, 2, 9), size(rng, 2, 8), size(rng, 2, 7), size(rng, 2, 10)):
+            shapes.append((n, size(rng, 2, 10, avoid=[n])))
+        shapes[1] = (shapes[1][0], 1)
+        scales = 10.0 ** rng.uniform(-1.0, 1.7, (1, shapes[2][1]))  # every example on its own scale
+    (n, m), shape_1, shape_scales, shape_eps, shape_32 = shapes
     return [
-        Case("5 units x 3 examples, non-trivial gamma and beta", (rng.normal(2.0, 3.0, (5, 3)), *params(5))),
-        Case("a single example (m = 1)", (rng.normal(0.0, 2.0, (6, 1)), *params(6))),
-        Case("examples on very different scales", (rng.normal(0.0, 1.0, (4, 3)) * np.array([[0.1, 1.0, 50.0]]),
-                                                   *params(4))),  # fmt: skip
-        Case("eps = 0.1", (rng.normal(1.0, 0.5, (3, 4)), *params(3)), {"eps": 0.1}),
-        Case("float32 input", (rng.normal(1.0, 2.0, (8, 5)).astype(np.float32), *params(8, np.float32))),
+        Case(f"{n} units x {m} examples, non-trivial gamma and beta", (rng.normal(2.0, 3.0, (n, m)), *params(n))),
+        Case("a single example (m = 1)", (rng.normal(0.0, 2.0, shape_1), *params(shape_1[0]))),
+        Case("examples on very different scales", (rng.normal(0.0, 1.0, shape_scales) * scales,
+                                                   *params(shape_scales[0]))),  # fmt: skip
+        Case("eps = 0.1", (rng.normal(1.0, 0.5, shape_eps), *params(shape_eps[0])), {"eps": 0.1}),
+        Case("float32 input", (rng.normal(1.0, 2.0, shape_32).astype(np.float32), *params(shape_32[0], np.float32))),
     ]
 
 
@@ -74,6 +86,7 @@ def check_layernorm_forward(fn, hidden=False):
 
 
 def _groupnorm_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(77) if rng is None else rng
 
     def params(n_C, dtype=np.float64):
@@ -85,13 +98,42 @@ def _groupnorm_cases(rng=None):
         n_C = shape[-1]
         return (rng.normal(0.0, 1.0, shape) * rng.uniform(0.5, 3.0, n_C) + rng.uniform(-3.0, 3.0, n_C)).astype(dtype)
 
+    if visible:
+        return [
+            Case("2 examples of 3 x 3 positions, 6 channels in 3 groups", (images((2, 3, 3, 6)), *params(6), 3)),
+            Case("4 channels in 2 groups, 3 examples of 2 x 4", (images((3, 2, 4, 4)), *params(4), 2)),
+            Case("one group (layer norm over positions and channels)", (images((2, 2, 2, 6)), *params(6), 1)),
+            Case("a single example (m = 1), 6 channels in 2 groups", (images((1, 3, 3, 6)), *params(6), 2)),
+            Case("eps = 0.1", (images((2, 2, 2, 4)), *params(4), 2), {"eps": 0.1}),
+            Case("float32 input", (images((2, 3, 3, 6), np.float32), *params(6, np.float32), 3)),
+        ]
+    # Hidden cases draw their shapes, within what each kind's mistakes need to show: 2 to 4 groups (1 and n_C
+    # would be layer norm and instance norm) of 2 to 4 channels each, a channel count unlike groups**2 where the
+    # visible case has it so (reading `groups` as the channels per group then changes the groups), at least 2
+    # positions (with one, statistics per position and PyTorch's flat view are right), n_H unlike n_W in the second
+    # case (so that the two spatial axes cannot be swapped unseen), m = 1 and one group where the kind says so.
+
+    def shape(m=None, groups=None, per_group=None, square=True, unlike_groups=True):
+        m = m or size(rng, 2, 4)
+        groups = groups or size(rng, 2, 4)
+        per_group = per_group or size(rng, 2, 4, avoid=[groups] if unlike_groups else [])
+        n_H = size(rng, 1, 4)
+        n_W = size(rng, 1, 4, avoid=[1] if n_H == 1 else []) if square else size(rng, 1, 4, avoid=[n_H])
+        return (m, n_H, n_W, groups * per_group), groups
+
+    def case(name, shape_and_groups, dtype=np.float64, **kwargs):
+        (m, n_H, n_W, n_C), groups = shape_and_groups
+        names = {"m": m, "n_H": n_H, "n_W": n_W, "n_C": n_C, "groups": groups}
+        return Case(name.format(**names), (images((m, n_H, n_W, n_C), dtype), *params(n_C, dtype), groups),
+                    {"eps": 0.1} if name == "eps = 0.1" else {})
+
     return [
-        Case("2 examples of 3 x 3 positions, 6 channels in 3 groups", (images((2, 3, 3, 6)), *params(6), 3)),
-        Case("4 channels in 2 groups, 3 examples of 2 x 4", (images((3, 2, 4, 4)), *params(4), 2)),
-        Case("one group (layer norm over positions and channels)", (images((2, 2, 2, 6)), *params(6), 1)),
-        Case("a single example (m = 1), 6 channels in 2 groups", (images((1, 3, 3, 6)), *params(6), 2)),
-        Case("eps = 0.1", (images((2, 2, 2, 4)), *params(4), 2), {"eps": 0.1}),
-        Case("float32 input", (images((2, 3, 3, 6), np.float32), *params(6, np.float32), 3)),
+        case("{m} examples of {n_H} x {n_W} positions, {n_C} channels in {groups} groups", shape()),
+        case("{n_C} channels in {groups} groups, {m} examples of {n_H} x {n_W}", shape(square=False, unlike_groups=False)),
+        case("one group (layer norm over positions and channels)", shape(groups=1, per_group=size(rng, 2, 8))),
+        case("a single example (m = 1), {n_C} channels in {groups} groups", shape(m=1)),
+        case("eps = 0.1", shape()),
+        case("float32 input", shape(), np.float32),
     ]
 
 

@@ -5,23 +5,36 @@ from __future__ import annotations
 import numpy as np
 
 from ..batchnorm import batchnorm_forward
-from .core import Case, Mistake, drawn, learner_facing, need_function, run
+from .core import Case, Mistake, drawn, learner_facing, need_function, run, size
 from .implementing_batch_norm import forward_variant
 
 
 def _noise_cases(rng=None):
+    visible = rng is None
     rng = np.random.default_rng(17) if rng is None else rng
-    z = rng.normal(1.0, 2.0, 200)
+    N = 200 if visible else size(rng, 30, 300)  # the training set's size
+    z = rng.normal(1.0, 2.0, N)
 
     def batches(k, m):
-        rest = np.array([rng.choice(np.arange(1, 200), m - 1, replace=False) for _ in range(k)])
+        rest = np.array([rng.choice(np.arange(1, N), m - 1, replace=False) for _ in range(k)])
         return np.hstack([np.zeros((k, 1), dtype=int), rest])  # every batch starts with example 0
 
+    # (k batches, m examples each): the visible ones, or (hidden) drawn, k unlike m so that rows and columns cannot
+    # be mixed up unseen, m = 2 where the kind says so
+    if visible:
+        shapes = [(10, 8), (5, 2), (6, 5), (4, 3)]
+    else:
+        shapes = []
+        for m in (None, 2, None, None):
+            m = m or size(rng, 3, 12)
+            shapes.append((size(rng, 2, 12, avoid=[m]), m))
+    (k, m), (k_2, _), (k_offset, m_offset), shape_eps = shapes
     return [
-        Case("10 batches of 8", (z, batches(10, 8))),
-        Case("5 batches of m = 2", (z, batches(5, 2))),
-        Case("a large offset (values near 1e6), 6 batches of 5", (1e6 + z, batches(6, 5)), tol=1e-7),
-        Case("eps = 0.5", (z, batches(4, 3)), {"eps": 0.5}),
+        Case(f"{k} batches of {m}", (z, batches(k, m))),
+        Case(f"{k_2} batches of m = 2", (z, batches(k_2, 2))),
+        Case(f"a large offset (values near 1e6), {k_offset} batches of {m_offset}", (1e6 + z, batches(k_offset, m_offset)),
+             tol=1e-7),
+        Case("eps = 0.5", (z, batches(*shape_eps)), {"eps": 0.5}),
     ]
 
 
