@@ -866,7 +866,8 @@ def ewa_flat(average, value, beta=0.9):
     (ewa_swapped, r"new average: expected \[(.|\n)*Likely mistake: your weights are swapped"),
     (ewa_unweighted, r"Likely mistake: you add the new value without its weight \(1 - beta\)"),
     (ewa_forgets, r"Likely mistake: you return the new value only"),
-    (ewa_in_place, r"changed its input `average` in place"),
+    (ewa_in_place, r"changed its input `average` in place\. Compute a new array \(e\.g\. `average - x`, `average \* c`\) "
+                   r"instead of updating `average` itself"),
     (ewa_flat, r"case 'arrays of shape \(3, 1\).*\n.*expected shape \(3, 1\), got shape \(3,\)\. That is the wrong "
                r"output shape"),
 ])  # fmt: skip

@@ -164,8 +164,8 @@ def _call(fn, case, what, arg_names, hints=(), shapes=BATCH_NORM_SHAPES):
         if changed == (name, "") and isinstance(before, np.ndarray):
             raise AssertionError(
                 f"{what}: case '{case.name}': your function changed its input `{name}` in place. "
-                f"Compute new arrays (e.g. `Z - mu`) instead of updating an input (`Z -= mu`): "
-                f"the caller may still need it."
+                f"Compute a new array (e.g. `{name} - x`, `{name} * c`) instead of updating `{name}` itself "
+                f"(`{name} -= x`, `{name} *= c`): the caller may still need it."
             )
         if changed:
             raise AssertionError(
