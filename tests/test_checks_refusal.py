@@ -113,3 +113,30 @@ def test_an_unwritten_exercise_that_names_a_global_by_accident_is_unwritten_not_
 
     score, said = checks.verdict(checks.check_batchnorm_forward, batchnorm_forward)
     assert score.status == "unwritten" and "is not written yet" in said
+
+
+def test_an_attribute_is_not_a_global_of_the_same_name():
+    """`self.eval()` is the learner's method, not Python's eval; `self.train` is not the package's train."""
+    from bn_helpers.checks.refusal import package_use
+
+    class Layer:
+        def eval(self):
+            self.training = False
+            return self
+
+        def forward(self, Z):
+            self.eval()
+            self.train = None
+            return Z
+
+    def looks_up(Z):
+        return eval("Z")  # noqa: S307 -- Python's eval: code looked up as it runs
+
+    def imports_a_submodule(Z):
+        import bn_helpers.batchnorm as b
+
+        return b.batchnorm_forward(Z, 1.0, 0.0)[0]
+
+    assert package_use(Layer.forward) is None
+    assert package_use(looks_up) == "uses eval, which looks code up as it runs"
+    assert package_use(imports_a_submodule) == "uses the module bn_helpers"

@@ -17,6 +17,7 @@ the interpreter (rewriting the package in memory is out of its reach).
 from __future__ import annotations
 
 import contextlib
+import dis
 import functools
 import types
 from pathlib import Path
@@ -64,6 +65,17 @@ def _codes(code):
             yield from _codes(const)
 
 
+# Instructions that name a global (or builtin, or module) rather than an attribute: ``self.eval`` is a method, not
+# Python's ``eval``, and ``self.train`` is not the package's ``train``.
+_GLOBAL_OPS = {"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL", "IMPORT_NAME", "IMPORT_FROM",
+               "LOAD_FROM_DICT_OR_GLOBALS"}  # fmt: skip
+
+
+def _global_names(code):
+    """The names ``code`` itself looks up as globals or imports (not as attributes), in order, once each."""
+    return list(dict.fromkeys(ins.argval for ins in dis.get_instructions(code) if ins.opname in _GLOBAL_OPS))
+
+
 def package_use(fn, allowed=()) -> str | None:
     """How ``fn`` uses ``bn_helpers`` beyond the ``allowed`` names, as words for a message; None if it does not.
 
@@ -108,8 +120,8 @@ def package_use(fn, allowed=()) -> str | None:
             todo += [(d, "uses") for d in (obj.__defaults__ or ())]
             todo += [(d, "uses") for d in (obj.__kwdefaults__ or {}).values()]
             for code in _codes(obj.__code__):
-                for name in code.co_names:
-                    if name == "bn_helpers":
+                for name in _global_names(code):
+                    if name.split(".")[0] == "bn_helpers":
                         return "uses the module bn_helpers"
                     if name in _DYNAMIC:
                         return f"uses {name}, which looks code up as it runs"
