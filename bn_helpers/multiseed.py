@@ -76,6 +76,20 @@ class MultiSeedMLP:
         self.training = True
         self.hidden: dict[str, np.ndarray] = {}
         self._cache = None
+        self._buffers: dict[tuple, np.ndarray] = {}
+
+    def _buffer(self, name, shape):
+        """A work array kept from step to step, one per name and shape.
+
+        Used only for arrays the caller never sees (``Z_norm`` and the
+        backward pass's ``dZ``, ``dA``): writing into an array that is already
+        in the CPU's cache costs less than a fresh one each step.
+        """
+        key = (name, shape)
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = np.empty(shape)
+        return buf
 
     def train(self):
         """Training mode: batch statistics, running averages updated (per seed)."""
@@ -115,7 +129,10 @@ class MultiSeedMLP:
 
     def forward(self, X):
         """``X`` ``(k, n_x, m)`` or ``(n_x, m)`` -> logits ``(k, n_L, m)`` in the current mode."""
-        A = self._check_input(X)
+        return self._forward(self._check_input(X))
+
+    def _forward(self, A):
+        """:meth:`forward` without the input's checks (for the training loop, which checks once)."""
         g = ACTIVATIONS[self.activation][0]
         p, hidden, cache = self.params, {}, []
         for l in range(1, self.L + 1):
@@ -144,8 +161,10 @@ class MultiSeedMLP:
         m = Z.shape[2]
         if m < 2:
             raise ValueError(f"X must have at least 2 examples per seed in training mode; got m={m}")
-        mu = Z.sum(axis=2, keepdims=True) / m
-        Z_norm = Z - mu  # centred first, then squared: exact with a large offset
+        mu = np.add.reduce(Z, axis=2, keepdims=True)
+        mu /= m
+        # centred first, then squared: exact with a large offset
+        Z_norm = np.subtract(Z, mu, out=self._buffer(f"Z_norm{l}", Z.shape))
         var = np.einsum("kij,kij->ki", Z_norm, Z_norm)[..., None] / m
         inv_std = 1.0 / np.sqrt(var + self.eps)
         Z_norm *= inv_std
@@ -153,7 +172,9 @@ class MultiSeedMLP:
         batch_var = var * (m / (m - 1)) if self.unbiased_running_var else var
         self.running_mean[l] = b * self.running_mean[l] + (1.0 - b) * mu
         self.running_var[l] = b * self.running_var[l] + (1.0 - b) * batch_var
-        return gamma * Z_norm + beta, (Z_norm, inv_std, gamma)
+        Z_tilde = np.multiply(gamma, Z_norm)
+        Z_tilde += beta
+        return Z_tilde, (Z_norm, inv_std, gamma)
 
     def backward(self, dZL):
         """Gradients of the last forward pass from ``dZL`` ``(k, n_L, m)``: a dict with the keys of ``params``."""
@@ -163,22 +184,28 @@ class MultiSeedMLP:
         dZL = as_float_array(dZL, "dZL")
         if dZL.shape != logits.shape:
             raise ValueError(f"dZL must have the shape of the last forward pass's logits {logits.shape}; got {dZL.shape}")
+        return self._backward(dZL)
+
+    def _backward(self, dZL):
+        """:meth:`backward` without the checks. The returned gradients are new arrays; ``dA`` and ``dZ`` are not."""
         g_prime = ACTIVATIONS[self.activation][1]
         grads = {}
         dZ_tilde = dZL
         for l in range(self.L, 0, -1):
             A_prev, Z_tilde, A, bn_cache = self._cache[l - 1]
             if l < self.L:
-                dZ_tilde = dA * g_prime(Z_tilde, A)
+                dA *= g_prime(Z_tilde, A)  # dA is a work array of this model: it becomes dZ_tilde in place
+                dZ_tilde = dA
             if bn_cache is not None:
                 Z_norm, inv_std, gamma = bn_cache
                 m = dZ_tilde.shape[2]
-                dbeta = dZ_tilde.sum(axis=2, keepdims=True)
+                dbeta = np.add.reduce(dZ_tilde, axis=2, keepdims=True)
                 dgamma = np.einsum("kij,kij->ki", dZ_tilde, Z_norm)[..., None]
                 # gamma * inv_std / m * (m * g - dbeta - Z_norm * dgamma), as a * g + b * Z_norm + c
                 a = gamma * inv_std
-                dZ = Z_norm * (-a * dgamma / m)
-                dZ += a * dZ_tilde
+                dZ = np.multiply(Z_norm, -a * dgamma / m, out=self._buffer(f"dZ{l}", Z_norm.shape))
+                dZ_tilde *= a
+                dZ += dZ_tilde
                 dZ -= a * dbeta / m
                 grads[f"gamma{l}"], grads[f"beta{l}"] = dgamma, dbeta
             else:
@@ -187,7 +214,7 @@ class MultiSeedMLP:
             # A shared input (n_x, m) broadcasts over the seeds; its transpose does too.
             grads[f"W{l}"] = np.matmul(dZ, np.swapaxes(A_prev, -1, -2))
             if l > 1:
-                dA = np.matmul(np.swapaxes(self.params[f"W{l}"], 1, 2), dZ)
+                dA = np.matmul(np.swapaxes(self.params[f"W{l}"], 1, 2), dZ, out=self._buffer(f"dA{l - 1}", A_prev.shape))
         return {k: grads[k] for k in self.params}
 
     def loss_and_grads(self, X, y):
@@ -226,7 +253,11 @@ def _labels(y, Z):
 
 def softmax_cross_entropy_seeds(Z, y):
     """:func:`~bn_helpers.layers.softmax_cross_entropy` per seed: ``Z`` ``(k, C, m)`` -> ``(losses (k,), dZ)``."""
-    y = _labels(y, Z)
+    return _softmax_cross_entropy(Z, _labels(y, Z))
+
+
+def _softmax_cross_entropy(Z, y):
+    """:func:`softmax_cross_entropy_seeds` with ``y`` ``(k, m)`` already checked."""
     k, C, m = Z.shape
     shifted = Z - Z.max(axis=1, keepdims=True)
     log_sum = np.log(np.exp(shifted).sum(axis=1))  # (k, m)
@@ -283,8 +314,10 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
         total = min(total, check_int(max_steps, "max_steps", low=1))
     show = total >= PROGRESS_MIN_STEPS if progress is None else bool(progress)
 
-    keys = ["step", "train_loss", "train_acc", "batch_loss"] + (["val_loss", "val_acc"] if X_val is not None else [])
+    keys = ["step", "train_loss", "train_acc"] + (["val_loss", "val_acc"] if X_val is not None else [])
     history = [{key: [] for key in keys} for _ in range(k)]
+    batch_losses = np.empty((total, k))  # row t: every seed's loss at step t + 1
+    recorded = np.zeros(k, dtype=int)  # steps whose loss each seed keeps (a diverged seed stops counting)
     alive = np.ones(k, dtype=bool)
     XT = np.ascontiguousarray(X.T)  # (m, n_x): rows gathered per seed below
 
@@ -300,7 +333,7 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
 
     def batches():
         if batch_size is None:
-            yield X, y
+            yield X, np.broadcast_to(y, (k, m))
             return
         orders = np.stack([rng.permutation(m) for rng in rngs])  # (k, m): each seed's own shuffle
         stop = m - m % batch_size if drop_last else m
@@ -314,10 +347,12 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
         evaluate(0)
         for _ in range(epochs):
             for X_t, y_t in batches():
-                losses, grads = model.loss_and_grads(X_t, y_t)
+                # X and y were checked above, so each step skips the public methods' checks.
+                losses, dZL = _softmax_cross_entropy(model._forward(X_t), y_t)
+                grads = model._backward(dZL)
+                batch_losses[step] = losses
                 step += 1
-                for i in np.flatnonzero(alive):
-                    history[i]["batch_loss"].append(float(losses[i]))
+                recorded[alive] = step
                 alive &= np.isfinite(losses)
                 if not alive.any():
                     break
@@ -326,7 +361,8 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
                     callback(step, model)
                 if step % eval_every == 0 or step == total:
                     evaluate(step)
-                bar.update(step, f"loss {np.nanmean(np.where(alive, losses, np.nan)):.3g}")
+                if show:
+                    bar.update(step, f"loss {np.nanmean(np.where(alive, losses, np.nan)):.3g}")
                 if step >= total:
                     break
             if not alive.any() or step >= total:
@@ -335,6 +371,8 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
     out = []
     for i in range(k):
         h = {key: np.asarray(v) for key, v in history[i].items()}
+        h["batch_loss"] = batch_losses[: recorded[i], i].copy()
+        h = {key: h[key] for key in ["step", "train_loss", "train_acc", "batch_loss", *keys[3:]]}  # train's order
         h["diverged"] = not (alive[i] and finite[i])
         out.append(h)
     return out

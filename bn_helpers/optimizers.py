@@ -31,6 +31,7 @@ class Optimizer:
         self.learning_rate = check_scalar(learning_rate, "learning_rate", low=0.0, low_open=True)
         self.t = 0  # number of steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._work: dict[tuple[str, int], np.ndarray] = {}
 
     def step(self, params, grads):
         """Update every ``params[name]`` in place from ``grads[name]``."""
@@ -59,12 +60,25 @@ class Optimizer:
             slots[key] = np.zeros_like(like)
         return slots[key]
 
+    def _scratch(self, name, i, like):
+        """Work array ``i`` for parameter ``name``, kept from step to step; its contents are not state.
+
+        The updates write their intermediate results here (``out=``) rather
+        than into fresh arrays: for the stacked parameters of several seeds,
+        fresh arrays of a few hundred kilobytes cost the operating system's
+        page faults on most steps, which took longer than the arithmetic.
+        """
+        buf = self._work.get((name, i))
+        if buf is None or buf.shape != like.shape:
+            buf = self._work[name, i] = np.empty_like(like, dtype=float)
+        return buf
+
 
 class GradientDescent(Optimizer):
     """Plain (mini-batch) gradient descent: ``W -= learning_rate * dW``."""
 
     def _update(self, name, g):
-        return self.learning_rate * g
+        return np.multiply(self.learning_rate, g, out=self._scratch(name, 0, g))
 
 
 class Momentum(Optimizer):
@@ -75,10 +89,10 @@ class Momentum(Optimizer):
         self.momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0, high_open=True)
 
     def _update(self, name, g):
-        v = self._slot(name, "v", g)
+        v, w = self._slot(name, "v", g), self._scratch(name, 0, g)
         v *= self.momentum
-        v += (1.0 - self.momentum) * g
-        return self.learning_rate * v
+        v += np.multiply(1.0 - self.momentum, g, out=w)
+        return np.multiply(self.learning_rate, v, out=w)
 
 
 class RMSprop(Optimizer):
@@ -90,10 +104,14 @@ class RMSprop(Optimizer):
         self.eps = check_scalar(eps, "eps", low=0.0, low_open=True)
 
     def _update(self, name, g):
-        s = self._slot(name, "s", g)
+        s, w, w2 = self._slot(name, "s", g), self._scratch(name, 0, g), self._scratch(name, 1, g)
         s *= self.beta2
-        s += (1.0 - self.beta2) * g * g
-        return self.learning_rate * g / (np.sqrt(s) + self.eps)
+        np.multiply(1.0 - self.beta2, g, out=w)
+        w *= g
+        s += w
+        np.multiply(self.learning_rate, g, out=w)
+        w /= np.add(np.sqrt(s, out=w2), self.eps, out=w2)
+        return w
 
 
 class Adam(Optimizer):
@@ -106,16 +124,20 @@ class Adam(Optimizer):
         self.eps = check_scalar(eps, "eps", low=0.0, low_open=True)
 
     def _update(self, name, g):
-        v = self._slot(name, "v", g)
-        s = self._slot(name, "s", g)
+        v, s = self._slot(name, "v", g), self._slot(name, "s", g)
+        w, w2 = self._scratch(name, 0, g), self._scratch(name, 1, g)
         v *= self.beta1
-        v += (1.0 - self.beta1) * g
+        v += np.multiply(1.0 - self.beta1, g, out=w)
         s *= self.beta2
-        s += (1.0 - self.beta2) * g * g
+        np.multiply(1.0 - self.beta2, g, out=w)
+        w *= g
+        s += w
         # lr * v_hat / (sqrt(s_hat) + eps) with the two bias corrections folded
         # into scalars: the same number, two fewer temporary arrays per parameter.
         c1, c2 = 1.0 - self.beta1**self.t, np.sqrt(1.0 - self.beta2**self.t)
-        return (self.learning_rate * c2 / c1) * v / (np.sqrt(s) + self.eps * c2)
+        np.multiply(self.learning_rate * c2 / c1, v, out=w)
+        w /= np.add(np.sqrt(s, out=w2), self.eps * c2, out=w2)
+        return w
 
 
 OPTIMIZERS = {"gd": GradientDescent, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam}

@@ -126,3 +126,18 @@ def test_bad_input_names_the_argument():
         train_seeds(MLP([6, 4, 3], batchnorm=True, rng=np.random.default_rng(0)), Adam(0.01), X, y, epochs=1)
     with pytest.raises(ValueError, match="i must be a seed index below k=3"):
         many.seed(3)
+
+
+def test_what_a_caller_keeps_is_never_overwritten_by_the_next_step():
+    """The model reuses work arrays from step to step, but never one it has handed out."""
+    many, _ = nets([6, 8, 8, 3], batchnorm=[True, False], activation="sigmoid")
+    X, y = data()
+    losses, grads = many.loss_and_grads(X, y)
+    hidden = dict(many.hidden)
+    kept = {name: g.copy() for name, g in grads.items()}
+    kept_hidden = {key: h.copy() for key, h in hidden.items()}
+    many.loss_and_grads(X[::-1] * 3.0, y)  # a different batch, same shapes
+    for name, g in grads.items():
+        np.testing.assert_array_equal(g, kept[name])
+    for key, h in hidden.items():
+        np.testing.assert_array_equal(h, kept_hidden[key])

@@ -78,3 +78,35 @@ def test_updates_are_in_place():
     p = {"W": W}
     Adam(0.1).step(p, {"W": np.ones(2)})
     assert p["W"] is W and (W < 1).all()
+
+
+@pytest.mark.parametrize("name, kw", [("gd", {}), ("momentum", dict(momentum=0.8)), ("rmsprop", dict(beta2=0.9)),
+                                      ("adam", dict(beta1=0.8, beta2=0.95))])  # fmt: skip
+def test_work_arrays_give_the_readable_formulas_bit_for_bit(rng, name, kw):
+    """The updates write into kept work arrays; the numbers are those of the formulas with fresh arrays, exactly."""
+    lr = 0.05
+    opt = make_optimizer(name, lr, **kw)
+    # Two parameters of one shape: each must keep its own work arrays and state.
+    p = {"W1": rng.standard_normal((3, 4)), "W2": rng.standard_normal((3, 4))}
+    ref = {n: a.copy() for n, a in p.items()}
+    v = {n: np.zeros((3, 4)) for n in p}
+    s = {n: np.zeros((3, 4)) for n in p}
+    for t in range(1, 6):
+        g = {n: rng.standard_normal((3, 4)) * 10.0 ** rng.integers(-4, 3) for n in p}
+        opt.step(p, g)
+        for n in p:
+            if name == "gd":
+                ref[n] -= lr * g[n]
+            elif name == "momentum":
+                v[n] = 0.8 * v[n] + (1.0 - 0.8) * g[n]
+                ref[n] -= lr * v[n]
+            elif name == "rmsprop":
+                s[n] = 0.9 * s[n] + (1.0 - 0.9) * g[n] * g[n]
+                ref[n] -= lr * g[n] / (np.sqrt(s[n]) + 1e-8)
+            else:
+                v[n] = 0.8 * v[n] + (1.0 - 0.8) * g[n]
+                s[n] = 0.95 * s[n] + (1.0 - 0.95) * g[n] * g[n]
+                c1, c2 = 1.0 - 0.8**t, np.sqrt(1.0 - 0.95**t)
+                ref[n] -= (lr * c2 / c1) * v[n] / (np.sqrt(s[n]) + 1e-8 * c2)
+        for n in p:
+            np.testing.assert_array_equal(p[n], ref[n])
