@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .mlp import MLP
+from .multiseed import MultiSeedMLP, train_seeds
 from .optimizers import GradientDescent
 from .training import train
 
 
 def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, weight_scale=0.1,
-            batch_size=60, seed=0, unit=0, record_every=20, eval_every=100, probe_size=500):  # fmt: skip
+            batch_size=60, seed=0, seeds=None, unit=0, record_every=20, eval_every=100, probe_size=500):  # fmt: skip
     """Ioffe and Szegedy (2015), Figure 1, on any data set.
 
     The paper's network: 3 hidden layers of 100 sigmoid units, weights from a
@@ -28,39 +29,51 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     statistics; the running averages are restored afterwards, so recording
     changes nothing).
 
+    Seed ``s`` draws the weights from ``default_rng(s)`` and the order of the
+    mini-batches from ``default_rng(s + 1)``. With ``seeds`` (a list) the
+    seeds train side by side in one :class:`~bn_helpers.multiseed.MultiSeedMLP`,
+    each exactly as it would alone.
+
     Returns
     -------
     dict with ``history`` (from :func:`~bn_helpers.training.train`), ``steps``
     ``(k,)``, ``percentiles`` ``(k, 3)`` (15th, 50th, 85th), ``mean`` and
-    ``var`` ``(k,)`` of that sigmoid input over the probe, and the trained ``model``.
+    ``var`` ``(k,)`` of that sigmoid input over the probe, and the trained
+    ``model`` (an :class:`~bn_helpers.mlp.MLP`); with ``seeds``, a list of
+    such dicts, one per seed.
     """
-    model = MLP([X.shape[0], 100, 100, 100, int(y.max()) + 1], batchnorm=batchnorm, rng=np.random.default_rng(seed),
-                activation="sigmoid", weight_scale=weight_scale)  # fmt: skip
+    seed_list = [seed] if seeds is None else list(seeds)
+    model = MultiSeedMLP([X.shape[0], 100, 100, 100, int(y.max()) + 1], batchnorm=batchnorm,
+                         rngs=[np.random.default_rng(s) for s in seed_list], activation="sigmoid",
+                         weight_scale=weight_scale)  # fmt: skip
     key = "Z_tilde3" if batchnorm else "Z3"
     probe = X_test[:, :probe_size]
-    rec = {"steps": [], "percentiles": [], "mean": [], "var": []}
+    recs = [{"steps": [], "percentiles": [], "mean": [], "var": []} for _ in seed_list]
 
     def record(step, m):
         if step % record_every:
             return
         with m.running_stats_kept():
             m.forward(probe)  # training mode: what the sigmoid sees while the network learns
-        z = m.hidden[key][unit]
-        rec["steps"].append(step)
-        rec["percentiles"].append(np.percentile(z, [15, 50, 85]))
-        rec["mean"].append(z.mean())
-        rec["var"].append(z.var())
+        for rec, z in zip(recs, m.hidden[key][:, unit]):  # one row of the probe per seed
+            rec["steps"].append(step)
+            rec["percentiles"].append(np.percentile(z, [15, 50, 85]))
+            rec["mean"].append(z.mean())
+            rec["var"].append(z.var())
 
     record(0, model)
     epochs = -(-steps // (X.shape[1] // batch_size))
-    history = train(
+    histories = train_seeds(
         model, GradientDescent(learning_rate), X, y, epochs=epochs, batch_size=batch_size,
-        rng=np.random.default_rng(seed + 1), X_val=X_test, y_val=y_test, eval_every=eval_every,
+        rngs=[np.random.default_rng(s + 1) for s in seed_list], X_val=X_test, y_val=y_test, eval_every=eval_every,
         drop_last=True, max_steps=steps, callback=record,
     )  # fmt: skip
-    out = {k: np.asarray(v) for k, v in rec.items()}
-    out.update(history=history, model=model)
-    return out
+    out = []
+    for i, (rec, history) in enumerate(zip(recs, histories)):
+        run = {k: np.asarray(v) for k, v in rec.items()}
+        run.update(history=history, model=model.seed(i))
+        out.append(run)
+    return out[0] if seeds is None else out
 
 
 NOISE_VARIANTS = ("without batch norm", "batch norm", "noisy batch norm")

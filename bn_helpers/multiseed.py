@@ -15,6 +15,15 @@ order of mini-batches (each seed shuffles with its own generator, as
 arithmetic (tests hold the two equal to 1e-10, forward, backward and whole
 training runs). ``MLP`` stays the version to read; this is its vectorized twin.
 
+Beyond ``MLP``, the normalized layers may use other statistics (``norm``):
+``"batch"`` (each unit over the batch, as in ``MLP``), ``"layer"`` (each
+example over its units), ``"group"`` (each example over ``groups``
+consecutive blocks of units), and batch norm may take its statistics over
+*ghost batches*: consecutive slices of ``ghost_batch`` examples of each
+mini-batch, each slice normalized with its own mean and variance, as in
+Hoffer et al. (2017). Layer and group norm use no running averages: eval
+mode computes what training mode does.
+
 Shapes (``k`` seeds, course notation otherwise)::
 
     params["W{l}"]          (k, n_l, n_{l-1})
@@ -26,9 +35,11 @@ Shapes (``k`` seeds, course notation otherwise)::
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
-from ._validation import as_float_array, check_generator, check_int, check_labels
+from ._validation import as_float_array, check_choice, check_generator, check_int, check_labels
 from .layers import ACTIVATIONS
 from .mlp import MLP
 from .optimizers import Optimizer
@@ -42,19 +53,29 @@ class MultiSeedMLP:
     Parameters
     ----------
     layer_sizes, batchnorm, activation, weight_scale, eps, ewa_beta, unbiased_running_var
-        As for :class:`~bn_helpers.mlp.MLP`.
+        As for :class:`~bn_helpers.mlp.MLP`; ``batchnorm`` says which hidden
+        layers are normalized (with ``gamma``, ``beta`` and no ``b``).
     rngs : sequence of np.random.Generator, one per seed
         Seed ``i``'s initial weights are those of ``MLP(..., rng=rngs[i])``.
+    norm : ``"batch"``, ``"layer"`` or ``"group"``
+        The statistics of the normalized layers (module docstring).
+    groups : int, with ``norm="group"`` only
+        Number of groups; it must divide the size of every normalized layer.
+    ghost_batch : int >= 2 or None, with ``norm="batch"`` only
+        Normalize each training batch in consecutive slices of this many
+        examples (its size must be a multiple). The running averages take
+        the mean of the slices' means and of their variances.
 
     Attributes
     ----------
     params : dict of name -> ndarray with a leading seed axis (names as in ``MLP``)
-    running_mean, running_var : dict of layer -> ``(k, n_l, 1)``, for the batch-norm layers
+    norm_layers : list of the normalized hidden layers
+    running_mean, running_var : dict of layer -> ``(k, n_l, 1)``, for batch norm's layers
     hidden : dict, after each forward pass: ``"Z{l}"``, ``"Z_tilde{l}"``, ``"A{l}"``, each ``(k, n_l, m)``
     """
 
     def __init__(self, layer_sizes, *, batchnorm, rngs, activation="relu", weight_scale=None, eps=1e-5,
-                 ewa_beta=0.9, unbiased_running_var=False):  # fmt: skip
+                 ewa_beta=0.9, unbiased_running_var=False, norm="batch", groups=None, ghost_batch=None):  # fmt: skip
         rngs = list(rngs) if isinstance(rngs, (list, tuple)) else rngs
         if not isinstance(rngs, list) or not rngs:
             raise ValueError(f"rngs must be a non-empty list of np.random.Generator, one per seed; got {rngs!r}")
@@ -65,7 +86,11 @@ class MultiSeedMLP:
         first = nets[0]
         self.k = len(nets)
         self.layer_sizes, self.L, self.activation = first.layer_sizes, first.L, first.activation
-        self.bn_layers = sorted(first.bn)
+        self.norm_layers = sorted(first.bn)
+        self.norm = check_choice(norm, "norm", NORMS)
+        self.groups, self.ghost_batch = self._check_norm_options(groups, ghost_batch)
+        self.bn_layers = self.norm_layers if self.norm == "batch" else []  # the layers with running averages
+        self._plain_batchnorm = self.norm == "batch" and self.ghost_batch is None
         self.eps, self.ewa_beta, self.unbiased_running_var = eps, ewa_beta, bool(unbiased_running_var)
         self._mlp_options = dict(batchnorm=[l in first.bn for l in range(1, self.L)], activation=activation,
                                  weight_scale=weight_scale, eps=eps, ewa_beta=ewa_beta,
@@ -77,6 +102,23 @@ class MultiSeedMLP:
         self.hidden: dict[str, np.ndarray] = {}
         self._cache = None
         self._buffers: dict[tuple, np.ndarray] = {}
+
+    def _check_norm_options(self, groups, ghost_batch):
+        if self.norm == "group":
+            if groups is None:
+                raise ValueError('groups must be given with norm="group" (an int dividing each normalized layer\'s size)')
+            groups = check_int(groups, "groups", low=1)
+            for l in self.norm_layers:
+                if self.layer_sizes[l] % groups:
+                    raise ValueError(f"groups must divide every normalized layer's size; layer {l} has "
+                                     f"{self.layer_sizes[l]} units and groups={groups}")  # fmt: skip
+        elif groups is not None:
+            raise ValueError(f'groups is for norm="group" only; got groups={groups!r} with norm={self.norm!r}')
+        if ghost_batch is not None:
+            if self.norm != "batch":
+                raise ValueError(f'ghost_batch is for norm="batch" only; got norm={self.norm!r}')
+            ghost_batch = check_int(ghost_batch, "ghost_batch", low=2)
+        return groups, ghost_batch
 
     def _buffer(self, name, shape):
         """A work array kept from step to step, one per name and shape.
@@ -101,8 +143,21 @@ class MultiSeedMLP:
         self.training = False
         return self
 
+    @contextmanager
+    def running_stats_kept(self):
+        """Restore every batch-norm layer's running averages on exit, as :meth:`MLP.running_stats_kept <bn_helpers.mlp.MLP.running_stats_kept>`."""
+        saved = {l: (self.running_mean[l], self.running_var[l]) for l in self.bn_layers}
+        try:
+            yield self
+        finally:
+            for l, (mean, var) in saved.items():  # the layers assign new arrays, so the saved ones are unchanged
+                self.running_mean[l], self.running_var[l] = mean, var
+
     def seed(self, i):
         """Seed ``i`` as a plain :class:`~bn_helpers.mlp.MLP` (copies of its parameters and running averages)."""
+        if self.norm != "batch" or self.ghost_batch is not None:
+            raise ValueError("seed(i) returns an MLP, whose layers use plain batch norm; this model normalizes "
+                             f"with norm={self.norm!r}, ghost_batch={self.ghost_batch!r}")  # fmt: skip
         i = check_int(i, "i", low=0)
         if i >= self.k:
             raise ValueError(f"i must be a seed index below k={self.k}; got {i}")
@@ -138,8 +193,8 @@ class MultiSeedMLP:
         for l in range(1, self.L + 1):
             A_prev = A
             Z = np.matmul(p[f"W{l}"], A_prev)
-            if l in self.running_mean:
-                Z_tilde, bn_cache = self._batchnorm(l, Z)
+            if l in self.norm_layers:
+                Z_tilde, bn_cache = self._batchnorm(l, Z) if self._plain_batchnorm else self._set_norm(l, Z)
                 hidden[f"Z{l}"], hidden[f"Z_tilde{l}"] = Z, Z_tilde
             else:
                 Z += p[f"b{l}"]
@@ -174,7 +229,43 @@ class MultiSeedMLP:
         self.running_var[l] = b * self.running_var[l] + (1.0 - b) * batch_var
         Z_tilde = np.multiply(gamma, Z_norm)
         Z_tilde += beta
-        return Z_tilde, (Z_norm, inv_std, gamma)
+        return Z_tilde, ("batch", Z_norm, inv_std, gamma)
+
+    def _sets(self, l, Z):
+        """``Z`` ``(k, n_l, m)`` viewed so that each set of entries sharing statistics lies along one axis.
+
+        Returns ``(view shape, axis)``: ghost batches ``(k, n_l, m / g, g)`` over
+        the last axis; groups ``(k, G, n_l / G, m)`` over axis 2 (layer norm: G = 1).
+        """
+        k, n, m = Z.shape
+        if self.norm == "batch":
+            g = self.ghost_batch
+            if m % g:
+                raise ValueError(f"X must have a multiple of ghost_batch={g} examples per seed in training mode; got m={m}")
+            return (k, n, m // g, g), 3
+        G = 1 if self.norm == "layer" else self.groups
+        return (k, G, n // G, m), 2
+
+    def _set_norm(self, l, Z):
+        """Layer norm, group norm, or batch norm over ghost batches, of layer ``l``: ``(Z_tilde, cache)``."""
+        gamma, beta = self.params[f"gamma{l}"], self.params[f"beta{l}"]
+        if self.norm == "batch" and not self.training:
+            return self._batchnorm(l, Z)  # the running averages, as plain batch norm
+        shape, axis = self._sets(l, Z)
+        V = Z.reshape(shape)
+        N = shape[axis]
+        mu = V.sum(axis=axis, keepdims=True) / N
+        V_norm = V - mu  # centred first, then squared: exact with a large offset
+        var = (V_norm * V_norm).sum(axis=axis, keepdims=True) / N
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        V_norm *= inv_std
+        if self.norm == "batch":  # ghost batches: average the slices' statistics into the running averages
+            b = self.ewa_beta
+            batch_var = var * (N / (N - 1)) if self.unbiased_running_var else var
+            self.running_mean[l] = b * self.running_mean[l] + (1.0 - b) * mu.mean(axis=2)
+            self.running_var[l] = b * self.running_var[l] + (1.0 - b) * batch_var.mean(axis=2)
+        Z_norm = V_norm.reshape(Z.shape)
+        return gamma * Z_norm + beta, ("sets", Z_norm, inv_std, gamma, shape, axis)
 
     def backward(self, dZL):
         """Gradients of the last forward pass from ``dZL`` ``(k, n_L, m)``: a dict with the keys of ``params``."""
@@ -196,8 +287,10 @@ class MultiSeedMLP:
             if l < self.L:
                 dA *= g_prime(Z_tilde, A)  # dA is a work array of this model: it becomes dZ_tilde in place
                 dZ_tilde = dA
-            if bn_cache is not None:
-                Z_norm, inv_std, gamma = bn_cache
+            if bn_cache is not None and bn_cache[0] == "sets":
+                dZ, grads[f"gamma{l}"], grads[f"beta{l}"] = _set_norm_backward(dZ_tilde, *bn_cache[1:])
+            elif bn_cache is not None:
+                _, Z_norm, inv_std, gamma = bn_cache
                 m = dZ_tilde.shape[2]
                 dbeta = np.add.reduce(dZ_tilde, axis=2, keepdims=True)
                 dgamma = np.einsum("kij,kij->ki", dZ_tilde, Z_norm)[..., None]
@@ -234,9 +327,33 @@ class MultiSeedMLP:
             self.training = was_training
 
     def __repr__(self):
-        bn = [l in self.running_mean for l in range(1, self.L)]
+        bn = [l in self.norm_layers for l in range(1, self.L)]
+        options = "".join(f", {name}={value!r}" for name, value in [("norm", self.norm), ("groups", self.groups),
+                          ("ghost_batch", self.ghost_batch)] if value not in (None, "batch"))  # fmt: skip
         return (f"MultiSeedMLP(k={self.k}, layer_sizes={self.layer_sizes}, activation={self.activation!r}, "
-                f"batchnorm={bn})")  # fmt: skip
+                f"batchnorm={bn}{options})")  # fmt: skip
+
+
+NORMS = ("batch", "layer", "group")
+
+
+def _set_norm_backward(dZ_tilde, Z_norm, inv_std, gamma, shape, axis):
+    """Backward of :meth:`MultiSeedMLP._set_norm`: ``(dZ, dgamma, dbeta)``.
+
+    Within each set of ``N`` entries, with ``g = gamma * dZ_tilde`` (gamma per
+    unit): ``dZ = inv_std / N * (N g - sum(g) - Z_norm * sum(g * Z_norm))``,
+    the closed form of batch norm with the set in place of the batch.
+    """
+    dbeta = dZ_tilde.sum(axis=2, keepdims=True)
+    dgamma = (dZ_tilde * Z_norm).sum(axis=2, keepdims=True)
+    G = (gamma * dZ_tilde).reshape(shape)
+    V_norm = Z_norm.reshape(shape)
+    N = shape[axis]
+    dV = N * G
+    dV -= G.sum(axis=axis, keepdims=True)
+    dV -= V_norm * (G * V_norm).sum(axis=axis, keepdims=True)
+    dV *= inv_std / N
+    return dV.reshape(dZ_tilde.shape), dgamma, dbeta
 
 
 def _labels(y, Z):

@@ -141,3 +141,33 @@ def test_what_a_caller_keeps_is_never_overwritten_by_the_next_step():
         np.testing.assert_array_equal(g, kept[name])
     for key, h in hidden.items():
         np.testing.assert_array_equal(h, kept_hidden[key])
+
+
+def test_running_stats_kept_restores_the_running_averages():
+    many, _ = nets([6, 8, 3], batchnorm=True)
+    X, y = data()
+    many.loss_and_grads(X, y)
+    before = {l: (many.running_mean[l].copy(), many.running_var[l].copy()) for l in many.bn_layers}
+    with many.running_stats_kept():
+        many.forward(X * 5.0 + 2.0)  # training mode: would move them
+        assert not np.array_equal(many.running_mean[1], before[1][0])
+    for l, (mean, var) in before.items():
+        np.testing.assert_array_equal(many.running_mean[l], mean)
+        np.testing.assert_array_equal(many.running_var[l], var)
+
+
+def test_figure1_with_seeds_is_each_seed_alone():
+    from bn_helpers import load_digits, normalize_dataset
+    from bn_helpers.experiments import figure1
+
+    D = normalize_dataset(load_digits())
+    args = (D.X_train, D.y_train, D.X_test, D.y_test)
+    kw = dict(batchnorm=True, steps=60, record_every=20, eval_every=30, probe_size=100)
+    together = figure1(*args, seeds=[4, 7], **kw)
+    for run, seed in zip(together, [4, 7]):
+        alone = figure1(*args, seed=seed, **kw)
+        for key in ("steps", "percentiles", "mean", "var"):
+            assert rel(run[key], alone[key]) < 1e-10, key
+        for key in ("val_acc", "batch_loss"):
+            assert rel(run["history"][key], alone["history"][key]) < 1e-10, key
+        assert rel(run["model"].params["W2"], alone["model"].params["W2"]) < 1e-10
