@@ -25,6 +25,8 @@ from .layers import (
     activation_forward,
     dense_backward,
     dense_forward,
+    layer_backward,
+    layer_forward,
     softmax,
     softmax_cross_entropy,
 )
@@ -89,6 +91,8 @@ __all__ = [
     "input_statistics",
     "instancenorm_forward",
     "iterate_minibatches",
+    "layer_backward",
+    "layer_forward",
     "layernorm_backward",
     "layernorm_forward",
     "load_dataset",

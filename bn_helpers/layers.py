@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_matrix, check_choice, check_labels
+from ._validation import as_matrix, check_choice, check_labels, check_same_shape
+from .batchnorm import batchnorm_backward, batchnorm_forward
 
 # --- fully connected -------------------------------------------------------
 
@@ -76,6 +77,42 @@ def activation_backward(dA, Z, A, name):
     """``dZ = dA * g'(Z)``; ``A = g(Z)`` is passed in so sigmoid and tanh need not recompute it."""
     check_choice(name, "activation", ACTIVATIONS)
     return dA * ACTIVATIONS[name][1](Z, A)
+
+
+# --- a hidden layer with batch norm ---------------------------------------------
+
+
+def layer_forward(A_prev, W, gamma, beta, activation="relu", eps=1e-5):
+    """One hidden layer with batch norm and no ``b``: ``A = g(gamma * z_norm + beta)`` with ``z = W @ A_prev``.
+
+    Shapes: ``A_prev`` ``(n_{l-1}, m)``, ``W`` ``(n_l, n_{l-1})``, ``gamma``
+    and ``beta`` ``(n_l, 1)``; ``A`` ``(n_l, m)``. Training mode: ``z`` is
+    normalized with this batch's statistics (:func:`~bn_helpers.batchnorm.batchnorm_forward`).
+
+    Returns ``(A, cache)`` with ``cache = (A_prev, W, bn_cache, Z_tilde, A,
+    activation)``: what :func:`layer_backward` needs, stage by stage.
+    """
+    A_prev = as_matrix(A_prev, "A_prev")
+    check_choice(activation, "activation", ACTIVATIONS)
+    Z = dense_forward(A_prev, W)  # no b: batch norm's mean subtraction would cancel it
+    Z_tilde, bn_cache = batchnorm_forward(Z, gamma, beta, eps)
+    A = activation_forward(Z_tilde, activation)
+    return A, (A_prev, np.asarray(W, dtype=float), bn_cache, Z_tilde, A, activation)
+
+
+def layer_backward(dA, cache):
+    """Backward pass of :func:`layer_forward`: ``(dA_prev, dW, dgamma, dbeta)``, in reverse order of the stages.
+
+    ``dA`` ``(n_l, m)`` is the gradient of the loss with respect to the
+    layer's output (already including the loss's ``1/m``); ``dA_prev``
+    ``(n_{l-1}, m)``, ``dW`` ``(n_l, n_{l-1})``, ``dgamma`` and ``dbeta`` ``(n_l, 1)``.
+    """
+    A_prev, W, bn_cache, Z_tilde, A, activation = cache
+    dA = as_matrix(dA, "dA")
+    check_same_shape(dA, "dA", A.shape, "the layer's output A")
+    dZ_tilde = activation_backward(dA, Z_tilde, A, activation)
+    dZ, dgamma, dbeta = batchnorm_backward(dZ_tilde, bn_cache)
+    return W.T @ dZ, dZ @ A_prev.T, dgamma, dbeta
 
 
 # --- output ----------------------------------------------------------------

@@ -69,3 +69,20 @@ def test_softmax_cross_entropy_stable_for_huge_logits():
 def test_accuracy():
     Z = np.array([[2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [1.0, 1.0, 5.0]])
     assert accuracy(Z, np.array([0, 1, 0])) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_batchnorm_layer_backward_matches_finite_differences(activation):
+    from bn_helpers import layer_backward, layer_forward
+    from bn_helpers.gradcheck import numerical_gradient, rel_error
+
+    rng = np.random.default_rng(3)
+    A_prev, W = rng.normal(0.5, 1.0, (4, 6)), rng.normal(size=(3, 4))
+    gamma, beta = rng.uniform(0.5, 2.0, (3, 1)), rng.normal(size=(3, 1))
+    G = rng.normal(size=(3, 6))  # the loss sum(G * A): its gradient with respect to A is G
+    A, cache = layer_forward(A_prev, W, gamma, beta, activation)
+    assert A.shape == (3, 6) and cache[0] is not None and cache[-1] == activation
+    grads = layer_backward(G, cache)
+    for x, g in zip([A_prev, W, gamma, beta], grads):
+        numeric = numerical_gradient(lambda _: np.sum(G * layer_forward(A_prev, W, gamma, beta, activation)[0]), x)
+        assert g.shape == x.shape and rel_error(g, numeric) < 1e-7
