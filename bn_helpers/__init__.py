@@ -54,7 +54,7 @@ from .sync_batchnorm import (
     sync_batchnorm_forward,
 )
 from .synthetic import make_covariate_shift, make_two_scale_regression, shifted_label_rule
-from .training import train
+from .training import train, train_minibatch_gd
 
 __all__ = [
     "Adam",
@@ -118,6 +118,7 @@ __all__ = [
     "spatial_batchnorm_backward",
     "spatial_batchnorm_forward",
     "train",
+    "train_minibatch_gd",
     "train_seeds",
 ]
 

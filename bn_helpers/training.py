@@ -4,13 +4,58 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_matrix, check_generator, check_int, check_labels
+from ._validation import as_matrix, check_generator, check_int, check_labels, check_scalar
 from .minibatches import iterate_minibatches, num_minibatches
 from .optimizers import Optimizer
 from .progress import ProgressBar
 
 # Runs at least this long get a progress bar when progress=None.
 PROGRESS_MIN_STEPS = 500
+
+
+def train_minibatch_gd(loss_and_grads, params, X, y, learning_rate, batch_size, epochs, rng):
+    """The lecture's loop, and nothing else: mini-batch gradient descent on every parameter.
+
+    For each epoch, one random order of the ``m`` examples (``rng.permutation(m)``,
+    drawn at the start of the epoch); then, for each mini-batch of
+    ``batch_size`` columns in that order (the last one may be smaller): a
+    forward and a backward pass, ``loss, grads = loss_and_grads(X_t, y_t)``,
+    and ``params[name] -= learning_rate * grads[name]`` for every parameter
+    (``W``, ``gamma``, ``beta``, ``b``), in place, so that whatever holds the
+    arrays (a layer, ``loss_and_grads`` itself) sees the new values.
+
+    Parameters
+    ----------
+    loss_and_grads : callable ``(X_t, y_t) -> (loss, grads)``, e.g. ``MLP.loss_and_grads``
+        Computes with the current values of ``params``; ``grads`` has its names.
+    params : dict of name -> float ndarray, updated in place
+    X : ``(n_x, m)``, y : int ``(m,)``
+    learning_rate : float > 0
+    batch_size, epochs : int >= 1
+    rng : np.random.Generator
+
+    Returns
+    -------
+    ndarray ``(steps,)``: the mini-batch loss of every step, in training mode.
+    :func:`train` is this loop with an optimizer, evaluation and a history.
+    """
+    if not callable(loss_and_grads):
+        raise TypeError(f"loss_and_grads must be a function (X_t, y_t) -> (loss, grads), e.g. model.loss_and_grads; "
+                        f"got {type(loss_and_grads).__name__}")  # fmt: skip
+    if not isinstance(params, dict) or not all(isinstance(p, np.ndarray) and p.dtype.kind == "f" for p in params.values()):
+        raise TypeError("params must be a dict of float arrays (updated in place), e.g. model.params")
+    X = as_matrix(X, "X")
+    y = check_labels(y, "y", X.shape[1])
+    learning_rate = check_scalar(learning_rate, "learning_rate", low=0.0, low_open=True)
+    epochs = check_int(epochs, "epochs", low=1)
+    losses = []
+    for _ in range(epochs):
+        for X_t, y_t in iterate_minibatches(X, y, batch_size, rng):
+            loss, grads = loss_and_grads(X_t, y_t)
+            for name, p in params.items():
+                p -= learning_rate * grads[name]
+            losses.append(loss)
+    return np.array(losses, dtype=float)
 
 
 def train(

@@ -115,3 +115,22 @@ def test_max_steps_stops_mid_epoch(digits):
     h = train(model, Adam(0.01), Xtr, ytr, epochs=10, batch_size=64, rng=rng, max_steps=25, eval_every=10)
     assert len(h["batch_loss"]) == 25
     np.testing.assert_array_equal(h["step"], [0, 10, 20, 25])
+
+
+def test_the_lectures_loop_is_train_with_gradient_descent_step_for_step(digits):
+    """train_minibatch_gd (03's reference) takes the steps train takes with GradientDescent, on the same mini-batches."""
+    from bn_helpers import GradientDescent, train_minibatch_gd
+
+    X, y, *_ = digits
+    a = MLP([64, 16, 10], batchnorm=True, rng=np.random.default_rng(1))
+    b = MLP([64, 16, 10], batchnorm=True, rng=np.random.default_rng(1))
+    losses = train_minibatch_gd(a.loss_and_grads, a.params, X, y, 0.5, 100, 2, np.random.default_rng(4))
+    h = train(b, GradientDescent(0.5), X, y, epochs=2, batch_size=100, rng=np.random.default_rng(4), progress=False)
+    assert losses.shape == (2 * 13,)  # 1,297 examples: 12 batches of 100 and one of 97, per epoch
+    np.testing.assert_array_equal(losses, h["batch_loss"])
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+    with pytest.raises(TypeError, match="loss_and_grads must be a function"):
+        train_minibatch_gd(a.params, a.params, X, y, 0.5, 100, 1, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="params must be a dict of float arrays"):
+        train_minibatch_gd(a.loss_and_grads, [a.params["W1"]], X, y, 0.5, 100, 1, np.random.default_rng(0))
