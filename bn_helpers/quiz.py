@@ -172,6 +172,27 @@ PREDICTIONS["02-row-sums"] = Prediction(
 )  # fmt: skip
 
 
+# --- 03: fitting batch norm into a network ---------------------------------------------
+
+PREDICTIONS["03-stall"] = Prediction(
+    {"a": "the network without batch norm", "b": "the network with batch norm", "c": "both", "d": "neither"},
+    None,
+    "Without batch norm, each sigmoid layer passes back a gradient shrunk by its slopes (at most 0.25), so the layers "
+    "far from the loss hardly move and the network sits on a plateau near the loss of guessing before it starts to "
+    "learn. With batch norm, every layer's gradient is rescaled on its way back, and the loss falls from the first "
+    "steps. Section 4 measures the gradients.",
+)  # fmt: skip
+
+PREDICTIONS["03-smallest-gradient"] = Prediction(
+    {"a": "W[1], the first layer's", "b": "one in the middle, W[2] to W[4]", "c": "W[5], the output layer's",
+     "d": "none: all five within a factor of 3"},
+    None,
+    "On its way down, the gradient is multiplied at each sigmoid layer by slopes of at most 0.25, and these weights "
+    "(standard deviation 1/sqrt(n)) do not make up for it: the further a layer is from the loss, the smaller its "
+    "gradient, and W[1] gets the smallest. With batch norm the five are of comparable size.",
+)  # fmt: skip
+
+
 # --- 06: batch norm at test time -------------------------------------------------------
 
 PREDICTIONS["06-closest-beta"] = Prediction(

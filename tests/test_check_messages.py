@@ -64,14 +64,14 @@ def test_every_case_runs_and_the_score_is_the_share_of_cases_right():
                          "Your cache (Z_norm, var, gamma, eps) is wrong in 1 of the 7 cases too.\n")
     # Z_tilde and the cache are each right in 6 of the 7 cases: 12 of 14, of 2 points
     assert (score, score.of) == (round(2 * 12 / 14, 2), 2) and repr(score) == "1.71"  # the text nbgrader reads
-    said = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)  # raises in every case
+    said = fails(checks.check_layer_forward, layer_passes_the_tuple_on)  # raises in every case
     assert "Wrong in 4 of 4 cases; also in '5 inputs, 2 units, m = 2, sigmoid'; " in said
 
 
 def test_when_the_learners_code_raises_its_own_frames_follow_the_message():
-    said = fails(checks.check_batchnorm_layer_forward, layer_passes_the_tuple_on)
+    said = fails(checks.check_layer_forward, layer_passes_the_tuple_on)
     first, rest = said.split("\n", 1)
-    assert "check_batchnorm_layer_forward: case '4 inputs, 3 units, 6 examples, ReLU': your function raised " \
+    assert "check_layer_forward: case '4 inputs, 3 units, 6 examples, ReLU': your function raised " \
            "ValueError" in first  # fmt: skip
     assert "Did a tuple reach the activation? batchnorm_forward returns (Z_tilde, cache): unpack it" in first
     assert "Where your code raised ValueError:" in rest and "in layer_passes_the_tuple_on" in rest
@@ -100,7 +100,7 @@ def forward_cache_first(Z, gamma, beta, eps=1e-5):
     return cache, Z_tilde
 
 
-def layer_returns_the_cache_too(A_prev, W, gamma, beta, activation="relu"):
+def layer_keeps_only_batchnorms_cache(A_prev, W, gamma, beta, activation="relu"):
     Z_tilde, cache = batchnorm_forward(W @ A_prev, gamma, beta)
     return activation_forward(Z_tilde, activation), cache
 
@@ -113,9 +113,9 @@ def inference_forgets_return(Z, gamma, beta, running_mean, running_var, eps=1e-5
     (checks.check_batchnorm_forward, forward_cache_first,
      r"batchnorm_forward must return \(Z_tilde, cache\), in that order; got a tuple whose first item is a tuple of 4 "
      r"\(an array of shape \(3, 5\), .*\): did you return `\(cache, Z_tilde\)`\?"),
-    (checks.check_batchnorm_layer_forward, layer_returns_the_cache_too,
-     r"A: expected an array of shape \(3, 6\), got a tuple of 2 \(an array of shape \(3, 6\), a BatchNormCache\)\. "
-     r"Its item 0 has the expected shape: return that array alone\."),
+    (checks.check_layer_forward, layer_keeps_only_batchnorms_cache,
+     r"layer_forward's cache must be the tuple \(A_prev, W, bn_cache, Z_tilde, A, activation\); got a BatchNormCache\."
+     r"\nLikely mistake: your cache is batchnorm_forward's cache alone"),
     (checks.check_batchnorm_inference, inference_forgets_return,
      r"Z_tilde: expected an array of shape \(3, 5\), got None\. Does your function end with `return \.\.\.`\?"),
 ])  # fmt: skip

@@ -80,7 +80,9 @@ def normalize(X, mu, var):
 
 
 def layer(A_prev, W, gamma, beta, activation="relu"):
-    return activation_forward(forward(W @ A_prev, gamma, beta)[0], activation)
+    Z_tilde, bn_cache = batchnorm_forward(W @ A_prev, gamma, beta)
+    A = activation_forward(Z_tilde, activation)
+    return A, (A_prev, W, bn_cache, Z_tilde, A, activation)
 
 
 def momentum_step(params, grads, velocities, learning_rate, momentum=0.9):
@@ -103,7 +105,7 @@ RIGHT = {
     "inference": (checks.check_batchnorm_inference, (inference,)),
     "ewa": (checks.check_ewa_update, (ewa,)),
     "normalize": (checks.check_normalize_inputs, (statistics, normalize)),
-    "layer": (checks.check_batchnorm_layer_forward, (layer,)),
+    "layer": (checks.check_layer_forward, (layer,)),
     "momentum": (checks.check_momentum_step, (momentum_step,)),
     "noise": (checks.check_batch_normalized_example, (noise,)),
 }
@@ -912,41 +914,7 @@ def test_normalize_mistakes_are_named(fns, match):
     fails_with(checks.check_normalize_inputs, *fns, match=match)
 
 
-# a layer with batch norm
-
-
-def layer_activation_first(A_prev, W, gamma, beta, activation="relu"):
-    return forward(activation_forward(W @ A_prev, activation), gamma, beta)[0]
-
-
-def layer_no_activation(A_prev, W, gamma, beta, activation="relu"):
-    return forward(W @ A_prev, gamma, beta)[0]
-
-
-def layer_normalizes_input(A_prev, W, gamma, beta, activation="relu"):
-    mu, var = _stats(A_prev)
-    return activation_forward(gamma * (W @ ((A_prev - mu) / np.sqrt(var + 1e-5))) + beta, activation)
-
-
-def layer_wrong_axis(A_prev, W, gamma, beta, activation="relu"):
-    return activation_forward(forward_wrong_axis(W @ A_prev, gamma, beta)[0], activation)
-
-
-def layer_without_gamma_beta(A_prev, W, gamma, beta, activation="relu"):
-    Z = W @ A_prev
-    mu, var = _stats(Z)
-    return activation_forward((Z - mu) / np.sqrt(var + 1e-5), activation)
-
-
-@pytest.mark.parametrize("fn, match", [
-    (layer_without_gamma_beta, r"Likely mistake: gamma and beta are left out"),
-    (layer_activation_first, r"Likely mistake: your activation comes before batch norm"),
-    (layer_no_activation, r"Likely mistake: you return z_tilde: apply the activation"),
-    (layer_normalizes_input, r"Likely mistake: you normalize the layer's input a_prev"),
-    (layer_wrong_axis, r"Likely mistake: your batch statistics are taken over the wrong axis"),
-])  # fmt: skip
-def test_layer_mistakes_are_named(fn, match):
-    fails_with(checks.check_batchnorm_layer_forward, fn, match=match)
+# a layer with batch norm: forward and backward, and their mistakes, in test_checks_03_layer.py
 
 
 # one step of momentum
@@ -1049,7 +1017,7 @@ def test_every_catalogued_mistake_has_a_test_here():
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_mistake(node.value):
             patterns.append(node.value.split("Likely mistake: ")[-1])
     for catalogue in (checks.FORWARD_MISTAKES, checks.CACHE_MISTAKES, checks.BACKWARD_MISTAKES, checks.STAGED_MISTAKES,
-                      checks.INFERENCE_MISTAKES, checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES, checks.LAYER_MISTAKES,
+                      checks.INFERENCE_MISTAKES, checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES,
                       checks.MOMENTUM_MISTAKES, checks.NOISE_MISTAKES):  # fmt: skip
         for mistake in catalogue:
             assert any(re.match(p, mistake.message) for p in patterns), f"no test names: {mistake.message}"
@@ -1058,7 +1026,8 @@ def test_every_catalogued_mistake_has_a_test_here():
 @pytest.mark.parametrize("check, n", [(checks.check_batchnorm_forward, 1), (checks.check_batchnorm_backward, 2),
                                       (checks.check_batchnorm_backward_staged, 2),
                                       (checks.check_batchnorm_inference, 1), (checks.check_ewa_update, 1),
-                                      (checks.check_normalize_inputs, 2), (checks.check_batchnorm_layer_forward, 1),
+                                      (checks.check_normalize_inputs, 2), (checks.check_layer_forward, 1),
+                                      (checks.check_layer_backward, 2),
                                       (checks.check_momentum_step, 1), (checks.check_batch_normalized_example, 1)])  # fmt: skip
 def test_a_check_given_something_else_than_a_function_says_what_it_takes(check, n):
     score, message = checks.verdict(check, *["batchnorm_forward(Z)"] * n)  # a call's result or a string, not the function

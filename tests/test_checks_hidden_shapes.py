@@ -211,7 +211,8 @@ CATALOGUES = [
     ("forward", n02._cache_ref, n02.CACHE_MISTAKES),
     ("backward", n02._backward_ref, n02.BACKWARD_MISTAKES),
     ("backward", n02._backward_ref, n02.STAGED_MISTAKES),
-    ("layer_forward", n03._layer_ref, n03.LAYER_MISTAKES),
+    ("layer_forward", n03._forward_ref, n03._on("A", n03.LAYER_FORWARD_MISTAKES)),
+    ("layer_forward", n03._cache_ref, n03._on("cache", n03.LAYER_FORWARD_MISTAKES)),
     ("momentum", n04._momentum_ref, n04.MOMENTUM_MISTAKES),
     ("noise", n05._noise_ref, n05.NOISE_MISTAKES),
     ("inference", n06._inference_ref, n06.INFERENCE_MISTAKES),
@@ -341,7 +342,7 @@ def test_code_written_for_the_visible_shapes_passes_the_visible_check_and_fails_
 @pytest.mark.parametrize("check, fns, which, builder, arg", [
     (checks.check_normalize_inputs, test_checks.RIGHT["normalize"][1], 0, n01._normalize_cases, 0),
     (checks.check_batchnorm_backward, test_checks.RIGHT["backward"][1], 1, n02._backward_cases, 0),
-    (checks.check_batchnorm_layer_forward, test_checks.RIGHT["layer"][1], 0, n03._layer_cases, 0),
+    (checks.check_layer_forward, test_checks.RIGHT["layer"][1], 0, n03._layer_cases, 0),
     (checks.check_batch_normalized_example, test_checks.RIGHT["noise"][1], 0, n05._noise_cases, 1),
     (checks.check_ewa_update, test_checks.RIGHT["ewa"][1], 0, n06._ewa_cases, 0),
     (checks.check_fold_batchnorm, (test_checks_08.fold,), 0, n08._fold_cases, 0),

@@ -69,6 +69,11 @@ def test_gradients_vanish_without_batchnorm_and_not_with_it(digits):
         _, g = net.loss_and_grads(X, y)
         norms = [np.linalg.norm(g[f"W{l}"]) for l in range(1, 6)]
         ratio[bn] = norms[-1] / norms[0]
+        spread = max(norms) / min(norms)
+        if not bn:  # the inline question's answer (a): W1's is the smallest
+            assert np.argmin(norms) == 0 and spread > 3
+        else:  # all five within a factor of 3
+            assert spread < 3
     assert ratio[False] > 100  # the first layer's gradient is >100x smaller than the last's
     assert ratio[True] < 3
 
@@ -108,3 +113,21 @@ def test_relu_with_he_init_gains_nothing_here(digits):
         h[bn] = train(net, GradientDescent(0.5), X, y, epochs=150, X_val=Xt, y_val=yt)
     assert h[False]["train_loss"][-1] <= h[True]["train_loss"][-1]
     assert abs(h[False]["val_acc"][-1] - h[True]["val_acc"][-1]) <= 0.015
+
+
+def test_the_mini_batch_curves_bumps_belong_to_the_draw_of_mini_batches(digits):
+    """Section 2's loop figure (rng seed 3): bumps of about 0.3 at the first steps of epochs 2 and 3; seeds 4 and 5
+    of the order of mini-batches have none there, and bumps of that size elsewhere."""
+    X, y, *_ = digits
+    jumps, largest = {}, {}
+    for seed in (3, 4, 5):
+        net = MLP(SIZES, batchnorm=True, rng=np.random.default_rng(1), activation="sigmoid")
+        L = train(net, GradientDescent(0.5), X, y, epochs=5, batch_size=64, rng=np.random.default_rng(seed),
+                  progress=False)["batch_loss"]  # fmt: skip
+        jumps[seed] = [L[21 * e] - L[21 * e - 1] for e in (1, 2)]  # into epochs 2 and 3
+        largest[seed] = np.diff(L)[20:].max()
+        if seed == 3:
+            assert 0.15 < np.mean(L[-21:]) < 0.3  # the printed mean of epoch 5, "about 0.2"
+    assert all(0.2 < j < 0.4 for j in jumps[3])
+    for seed in (4, 5):
+        assert max(jumps[seed]) < 0.15 and largest[seed] > 0.15

@@ -41,7 +41,14 @@ from .at_test_time import (
 )
 from .core import TOLERANCE, Case, Mistake, Score, verdict
 from .fallback import yours_or_ours
-from .fitting_batch_norm import LAYER_MISTAKES, check_batchnorm_layer_forward
+from .fitting_batch_norm import (
+    LAYER_BACKWARD_MISTAKES,
+    LAYER_FORWARD_MISTAKES,
+    LOOP_MISTAKES,
+    check_layer_backward,
+    check_layer_forward,
+    check_train_minibatch_gd,
+)
 from .implementing_batch_norm import (
     BACKWARD_MISTAKES,
     CACHE_MISTAKES,
@@ -65,7 +72,9 @@ __all__ = [
     "check_batchnorm_forward",
     "check_batchnorm_backward",
     "check_batchnorm_backward_staged",
-    "check_batchnorm_layer_forward",
+    "check_layer_forward",
+    "check_train_minibatch_gd",
+    "check_layer_backward",
     "check_momentum_step",
     "check_batch_normalized_example",
     "check_batchnorm_inference",
@@ -91,7 +100,9 @@ __all__ = [
     "CACHE_MISTAKES",
     "BACKWARD_MISTAKES",
     "STAGED_MISTAKES",
-    "LAYER_MISTAKES",
+    "LAYER_FORWARD_MISTAKES",
+    "LOOP_MISTAKES",
+    "LAYER_BACKWARD_MISTAKES",
     "MOMENTUM_MISTAKES",
     "NOISE_MISTAKES",
     "INFERENCE_MISTAKES",
