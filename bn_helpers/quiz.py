@@ -177,10 +177,9 @@ PREDICTIONS["02-row-sums"] = Prediction(
 PREDICTIONS["03-stall"] = Prediction(
     {"a": "the network without batch norm", "b": "the network with batch norm", "c": "both", "d": "neither"},
     None,
-    "Without batch norm, each sigmoid layer passes back a gradient shrunk by its slopes (at most 0.25), so the layers "
-    "far from the loss hardly move and the network sits on a plateau near the loss of guessing before it starts to "
-    "learn. With batch norm, every layer's gradient is rescaled on its way back, and the loss falls from the first "
-    "steps. Section 4 measures the gradients.",
+    "Without batch norm the network sits on a plateau near the loss of guessing for about its first 100 steps, "
+    "before it starts to learn; with batch norm the loss falls from the first steps. Why one network stalls and the "
+    "other does not is what the cells after the figure look into.",
 )  # fmt: skip
 
 PREDICTIONS["03-smallest-gradient"] = Prediction(

@@ -115,19 +115,21 @@ def test_relu_with_he_init_gains_nothing_here(digits):
     assert abs(h[False]["val_acc"][-1] - h[True]["val_acc"][-1]) <= 0.015
 
 
-def test_the_mini_batch_curves_bumps_belong_to_the_draw_of_mini_batches(digits):
-    """Section 2's loop figure (rng seed 3): bumps of about 0.3 at the first steps of epochs 2 and 3; seeds 4 and 5
-    of the order of mini-batches have none there, and bumps of that size elsewhere."""
+def test_the_mini_batch_curves_largest_bumps_come_with_the_small_last_mini_batch(digits):
+    """Section 2's loop figure: with rng seed 3 the two rises above 0.2 are the steps right after the 17-image last
+    mini-batch of epochs 1 and 2 (steps 22 and 43); over 10 orders of the mini-batches, most rises above 0.2 fall on
+    such a mini-batch or the step after it (10 of 105 steps), though not all."""
     X, y, *_ = digits
-    jumps, largest = {}, {}
-    for seed in (3, 4, 5):
+    small = {20 + 21 * e for e in range(5)}  # 0-based index of each epoch's last mini-batch of 17
+    near, elsewhere = 0, 0
+    for seed in range(10):
         net = MLP(SIZES, batchnorm=True, rng=np.random.default_rng(1), activation="sigmoid")
         L = train(net, GradientDescent(0.5), X, y, epochs=5, batch_size=64, rng=np.random.default_rng(seed),
                   progress=False)["batch_loss"]  # fmt: skip
-        jumps[seed] = [L[21 * e] - L[21 * e - 1] for e in (1, 2)]  # into epochs 2 and 3
-        largest[seed] = np.diff(L)[20:].max()
+        rises = [i for i in range(1, len(L)) if L[i] - L[i - 1] > 0.2]
         if seed == 3:
+            assert rises == [21, 42] and all(0.2 < L[i] - L[i - 1] < 0.4 for i in rises)  # "about 0.3"
             assert 0.15 < np.mean(L[-21:]) < 0.3  # the printed mean of epoch 5, "about 0.2"
-    assert all(0.2 < j < 0.4 for j in jumps[3])
-    for seed in (4, 5):
-        assert max(jumps[seed]) < 0.15 and largest[seed] > 0.15
+        near += sum(i in small or i - 1 in small for i in rises)
+        elsewhere += sum(not (i in small or i - 1 in small) for i in rises)
+    assert near >= 2 * elsewhere and elsewhere > 0  # "most ..., though not all"
