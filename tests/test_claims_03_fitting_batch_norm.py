@@ -123,6 +123,19 @@ def test_relu_with_he_init_gains_nothing_here(digits):
         h[bn] = train(net, GradientDescent(0.5), X, y, epochs=150, X_val=Xt, y_val=yt)
     assert h[False]["train_loss"][-1] <= h[True]["train_loss"][-1]
     assert abs(h[False]["val_acc"][-1] - h[True]["val_acc"][-1]) <= 0.015
+    # "no lasting speed-up": batch norm is ahead at step 10, the plain network has kept up by step 20
+    assert h[True]["train_loss"][10] < 0.75 * h[False]["train_loss"][10]
+    assert h[False]["train_loss"][20] < 1.2 * h[True]["train_loss"][20]
+
+
+def test_relu_without_batchnorm_diverges_at_the_sigmoid_networks_rate(digits):
+    """The ReLU section: at learning rate 2.0 the plain ReLU network diverges within a few dozen steps."""
+    X, y, *_ = digits
+    h = {bn: train(MLP(SIZES, batchnorm=bn, rng=np.random.default_rng(1), activation="relu"), GradientDescent(2.0), X, y,
+                   epochs=60, progress=False) for bn in (False, True)}  # fmt: skip
+    plain = h[False]["batch_loss"]
+    assert h[False]["diverged"] or not np.all(plain[:60] < 100)  # NaN/inf, or a loss in the hundreds and more
+    assert not h[True]["diverged"] and h[True]["batch_loss"][-1] < 0.05
 
 
 def test_the_mini_batch_curves_largest_bumps_come_with_the_small_last_mini_batch(digits):
