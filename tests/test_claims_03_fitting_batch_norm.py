@@ -205,6 +205,8 @@ def seeds_and_rates(digits):
     for arm, options in arms.items():
         for rate in (0.5, 2.0, 8.0):
             nets = MultiSeedMLP(SIZES, rngs=[np.random.default_rng(s) for s in (1, 2, 3)], activation="sigmoid", **options)
+            if arm == "glorot":
+                nets.params["W5"] *= 0.125 / 0.5  # the softmax layer keeps 1/sqrt(64), as in the notebook
             runs = train_seeds(nets, GradientDescent(rate), X, y, epochs=10, batch_size=64, eval_every=10**9,
                                rngs=[np.random.default_rng(100 + s) for s in (1, 2, 3)], progress=False)  # fmt: skip
             out[arm, rate] = np.array([h["batch_loss"].reshape(10, -1).mean(axis=1) for h in runs])
@@ -212,7 +214,7 @@ def seeds_and_rates(digits):
 
 
 def test_over_seeds_and_rates_the_plateau_is_the_starts_doing(seeds_and_rates):
-    """The table (seeds below a loss of 0.5 after 10 epochs) and what the prose says holds in every seed."""
+    """The table (seeds below a loss of 0.5 within 10 epochs) and what the prose says holds in every seed."""
     L = seeds_and_rates
     below = {key: int(np.sum(v[:, -1] < 0.5)) for key, v in L.items()}
     assert [below["plain", r] for r in (0.5, 2.0, 8.0)] == [0, 0, 0]
@@ -221,5 +223,9 @@ def test_over_seeds_and_rates_the_plateau_is_the_starts_doing(seeds_and_rates):
     # margins: no seed near the 0.5 line
     assert all(v[:, -1].min() > 1.0 or v[:, -1].max() < 0.45 for v in L.values())
     g, b = L["glorot", 2.0], L["bn", 2.0]
-    assert all(g[:, e].min() > b[:, e].max() for e in range(5))  # first five epochs: above batch norm, every seed
-    assert g[:, -1].max() < b[:, -1].min()  # after 10 epochs: below batch norm, every seed
+    assert all(g[:, e].min() > b[:, e].max() for e in range(1, 5))  # epochs 2 to 5: above batch norm, every seed
+    assert g[:, -1].max() < b[:, -1].min()  # the 10th epoch: below batch norm, every seed
+    g, b = L["glorot", 0.5], L["bn", 0.5]
+    assert all(g[:, e].min() > b[:, e].max() for e in range(10))  # at rate 0.5 batch norm stays ahead
+    assert np.all(L["glorot", 8.0][:, -1] > 2.0)  # at rate 8 the sigmoid start stays near ln 10
+    assert L["plain", 2.0][:, -1].min() < 2.1 < L["plain", 2.0][:, -1].max()  # one seed starting to leave
