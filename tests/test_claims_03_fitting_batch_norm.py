@@ -133,6 +133,7 @@ def test_relu_with_he_init_gains_nothing_lasting_at_rate_half_and_diverges_at_2(
     assert diverged == {(0.5, False): 0, (0.5, True): 0, (2.0, False): 3, (2.0, True): 0}
     plain, bn = loss[0.5, False], loss[0.5, True]
     assert np.all(bn[:, 0] < 0.8 * plain[:, 0]) and np.all(plain[:, -1] < 0.5 * bn[:, -1])  # with margins
+    assert np.all(bn[:, :4] < plain[:, :4]) and np.all(plain[:, 5:] < bn[:, 5:])  # the figure: through epoch 4; from 6 on
     assert np.all(loss[2.0, True][:, -1] > loss[0.5, True][:, -1])  # the alt text: rate 2.0 ends above rate 0.5
 
 
