@@ -573,3 +573,37 @@ def returns_tuple(n, what, names):
 def quiet():
     """Swallow a check's success line (used when one check runs another first)."""
     return contextlib.redirect_stdout(io.StringIO())
+
+
+def run_in_parts(title, cases, parts, second):
+    """One verdict from a check run in parts over the same cases: the output, then the cache it returns.
+
+    ``parts``: zero-argument calls, each a :func:`run` (its success line is
+    swallowed); ``second`` names what the second part judges, for the
+    message ("Your cache (Z_norm, var, gamma, eps)"). Right in every part:
+    the success line once. Wrong: the first failing part's message in full,
+    the second part's count added when it fails too, and the score over
+    every part and case (each case counts once per part).
+    """
+    __tracebackhide__ = True
+    verdicts = []
+    for part in parts:
+        try:
+            with quiet():
+                part()
+            verdicts.append(None)
+        except AssertionError as err:
+            verdicts.append(err)
+    if not any(verdicts):
+        if cases.seed is None:  # hidden cases that pass add nothing to the visible check's line
+            print(success_line(title, cases))
+        return
+    first = next(v for v in verdicts if v)
+    message = str(first)
+    if all(verdicts):
+        wrong = verdicts[1].total - verdicts[1].passed
+        message += f"\n{second} is wrong in {wrong} of the {len(cases)} cases too."
+    failed = AssertionError(message)
+    failed.passed = sum(len(cases) if v is None else v.passed for v in verdicts)
+    failed.total = len(parts) * len(cases)
+    raise failed from first.__cause__

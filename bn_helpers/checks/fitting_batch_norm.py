@@ -12,6 +12,7 @@ the lecture's mini-batch loop.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 
 import numpy as np
@@ -21,8 +22,8 @@ from ..gradcheck import rel_error
 from ..layers import ACTIVATIONS, activation_forward, layer_backward, layer_forward
 from ..mlp import MLP
 from ..training import train_minibatch_gd
-from .core import (Case, Mistake, Refused, describe, drawn, learner_facing, need_function, quiet, run, size,
-                   success_line)
+from .core import (Case, Mistake, Refused, describe, drawn, learner_facing, need_function, quiet, run, run_in_parts,
+                   size)
 from .implementing_batch_norm import forward_variant
 
 #: The cache exercise 1 prescribes, item by item: exercise 2 unpacks it in this order.
@@ -320,28 +321,12 @@ def check_layer_forward(fn, hidden=False):
     """
     title = "check_layer_forward"
     need_function(fn, title, "check_layer_forward(layer_forward)", allowed=FORWARD_ALLOWED)
-    cases, verdicts = drawn(_layer_cases, hidden), []
-    for part, reference, names in [("A", _forward_ref, ["A"]), ("cache", _cache_ref, _CACHE_PARTS)]:
-        try:
-            with quiet():
-                run(title, _judged(fn, part, LAYER_FORWARD_MISTAKES), reference, cases,
-                    _on(part, LAYER_FORWARD_MISTAKES), names, hints=_FORWARD_HINTS)  # fmt: skip
-            verdicts.append(None)
-        except AssertionError as err:
-            verdicts.append(err)
-    if not any(verdicts):
-        if cases.seed is None:  # hidden cases that pass add nothing to the visible check's line
-            print(success_line(title, cases))
-        return
-    first = next(v for v in verdicts if v)
-    message = str(first)
-    if all(verdicts):
-        wrong = verdicts[1].total - verdicts[1].passed
-        message += f"\nYour cache {_CACHE} is wrong in {wrong} of the {len(cases)} cases too."
-    failed = AssertionError(message)
-    failed.passed = sum(len(cases) if v is None else v.passed for v in verdicts)
-    failed.total = 2 * len(cases)
-    raise failed from first.__cause__
+    cases = drawn(_layer_cases, hidden)
+    run_in_parts(title, cases, [
+        functools.partial(run, title, _judged(fn, part, LAYER_FORWARD_MISTAKES), reference, cases,
+                          _on(part, LAYER_FORWARD_MISTAKES), names, hints=_FORWARD_HINTS)
+        for part, reference, names in [("A", _forward_ref, ["A"]), ("cache", _cache_ref, _CACHE_PARTS)]
+    ], f"Your cache {_CACHE}")  # fmt: skip
 
 
 # --- exercise 2: the backward pass, through the cache --------------------------------------------------------------
