@@ -30,7 +30,7 @@ from .layers import (
     softmax,
     softmax_cross_entropy,
 )
-from .minibatches import iterate_minibatches, num_minibatches
+from .minibatches import batch_normalized_example, iterate_minibatches, num_minibatches
 from .mlp import MLP
 from .multiseed import MultiSeedMLP, train_seeds
 from .normalization import (
@@ -73,6 +73,7 @@ __all__ = [
     "accuracy",
     "activation_backward",
     "activation_forward",
+    "batch_normalized_example",
     "batchnorm_backward",
     "batchnorm_backward_staged",
     "batchnorm_forward",

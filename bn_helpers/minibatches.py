@@ -1,10 +1,11 @@
-"""Shuffled mini-batches in course notation (one column per example)."""
+"""Shuffled mini-batches in course notation (one column per example), and the noise batch statistics add to one example."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ._validation import as_matrix, check_generator, check_int
+from .batchnorm import batchnorm_forward
 
 
 def iterate_minibatches(X, y, batch_size, rng, drop_last=False):
@@ -44,3 +45,35 @@ def num_minibatches(m, batch_size, drop_last=False):
     m = check_int(m, "m", low=0)
     batch_size = check_int(batch_size, "batch_size", low=1)
     return m // batch_size if drop_last else -(-m // batch_size)
+
+
+def batch_normalized_example(z, batches, eps=1e-5):
+    """One example's batch-normalized value in each of several mini-batches: the noise of batch statistics.
+
+    Each mini-batch normalizes the example with its own mean and variance, so
+    the same example gets a different ``z_norm`` in every batch (notebook 05's
+    exercise; this is the answer its check compares with).
+
+    Parameters
+    ----------
+    z : array ``(N,)``
+        One unit's ``z`` over the ``N`` training examples.
+    batches : int array ``(k, m)``
+        One row of example indices per mini-batch, each row starting with the
+        example followed (``batches[i, 0]``).
+    eps : float
+
+    Returns
+    -------
+    z_norm : ``(k,)``, ``(z[batches[i, 0]] - mu_i) / sqrt(var_i + eps)`` with
+    batch ``i``'s mean ``mu_i`` and variance ``var_i`` (divided by ``m``).
+    """
+    z = np.asarray(z, dtype=float)
+    if z.ndim != 1:
+        raise ValueError(f"z must have shape (N,), one value per training example; got shape {z.shape}")
+    batches = np.asarray(batches)
+    if batches.ndim != 2 or batches.dtype.kind not in "iu":
+        raise ValueError(f"batches must be an integer array (k, m) of example indices; got {batches.dtype} {batches.shape}")
+    Z = z[batches]  # (k, m): one mini-batch per row, each row treated as one unit
+    k = Z.shape[0]
+    return batchnorm_forward(Z, np.ones((k, 1)), np.zeros((k, 1)), eps)[0][:, 0]

@@ -192,6 +192,30 @@ PREDICTIONS["03-smallest-gradient"] = Prediction(
 )  # fmt: skip
 
 
+# --- 05: why batch norm works ----------------------------------------------------------
+
+PREDICTIONS["05-low-rate"] = Prediction(
+    {"a": "within 5 points of each other", "b": "5 to 30 points apart", "c": "more than 30 points apart"},
+    None,
+    "At rate 0.1 the network without batch norm is still near chance after 210 steps (10.0 to 13.6% over the seeds), "
+    "while the network with batch norm reaches 95.0 to 95.6%: at the smallest rate the gap is about as wide as at "
+    "rate 8, where the plain network does not train at all. Its last hidden layer starts with inputs that barely "
+    "differ between examples, since each sigmoid (slope at most 1/4) shrinks the differences about fourfold, and at a "
+    "small rate it does not get away from that start in 210 steps; batch norm scales every layer's signal back to "
+    "unit variance from the first step.",
+)  # fmt: skip
+
+PREDICTIONS["05-scale"] = Prediction(
+    {"a": "it grows 10 times", "b": "it stays the same", "c": "it shrinks 10 times", "d": "it shrinks 100 times"},
+    "c",
+    "Batch norm divides each unit's z by its standard deviation over the batch, so W x and 10 W x give the same z_norm "
+    "and the same loss (2.5875 both times above, equal up to eps). The loss as a function of W[2] is flat along the "
+    "direction of W[2], and by the chain rule its gradient at 10 W[2] is the gradient at W[2] divided by 10 (10.00 "
+    "times smaller above). Not 100: a factor 1/c^2 appears only in how far a step turns the weights (a gradient c "
+    "times smaller, on weights c times longer), as the next cells show.",
+)  # fmt: skip
+
+
 # --- 06: batch norm at test time -------------------------------------------------------
 
 PREDICTIONS["06-closest-beta"] = Prediction(
