@@ -15,7 +15,8 @@ from .training import train
 
 
 def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, weight_scale=0.1,
-            batch_size=60, seed=0, seeds=None, unit=0, record_every=20, eval_every=100, probe_size=500):  # fmt: skip
+            batch_size=60, seed=0, seeds=None, unit=0, record_every=20, eval_every=100, probe_size=500,
+            keep_every=None):  # fmt: skip
     """Ioffe and Szegedy (2015), Figure 1, on any data set.
 
     The paper's network: 3 hidden layers of 100 sigmoid units, weights from a
@@ -28,7 +29,9 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     network computes it in training (training mode, the probe's own batch
     statistics; the running averages are restored afterwards, so recording
     changes nothing). With batch norm it also records that unit's ``z``
-    before normalization: the drift batch norm removes.
+    before normalization: the drift batch norm removes. With ``keep_every``,
+    it keeps a copy of the network every ``keep_every`` steps (for
+    :func:`landscape_probes`).
 
     Seed ``s`` draws the weights from ``default_rng(s)`` and the order of the
     mini-batches from ``default_rng(s + 1)``. With ``seeds`` (a list) the
@@ -43,8 +46,10 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     ``percentiles`` ``(k, 3)`` (15th, 50th, 85th), ``mean`` and ``var``
     ``(k,)`` of that sigmoid input over the probe, ``z_mean`` and ``z_var``
     ``(k,)`` of the unit's ``z`` (the same as ``mean`` and ``var`` without
-    batch norm), and the trained ``model`` (an :class:`~bn_helpers.mlp.MLP`);
-    with ``seeds``, a list of such dicts, one per seed.
+    batch norm), the trained ``model`` (an :class:`~bn_helpers.mlp.MLP`) and,
+    with ``keep_every``, ``checkpoints`` (a dict: step -> a copy of the
+    network then, an ``MLP``); with ``seeds``, a list of such dicts, one per
+    seed.
     """
     seed_list = [seed] if seeds is None else list(seeds)
     model = MultiSeedMLP([X.shape[0], 100, 100, 100, int(y.max()) + 1], batchnorm=batchnorm,
@@ -54,8 +59,12 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     probe = X_test[:, :probe_size]
     recs = [{"steps": [], "percentiles": [], "mean": [], "var": [], "z_mean": [], "z_var": []} for _ in seed_list]
     evals = [{"step": [], "val_loss": [], "val_acc": []} for _ in seed_list]
+    kept = [{} for _ in seed_list]
 
     def record(step, m):
+        if keep_every is not None and step and step % keep_every == 0:
+            for i, k in enumerate(kept):
+                k[step] = m.seed(i)
         if step % eval_every == 0 or step == steps:
             # The test set only: evaluating the training set as well would cost
             # more than the probes (4,000 examples on MNIST-1D).
@@ -89,68 +98,85 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
         hist = {k: np.asarray(v) for k, v in ev.items()}
         hist.update(batch_loss=history["batch_loss"], diverged=history["diverged"])
         run.update(history=hist, model=model.seed(i))
+        if keep_every is not None:
+            run["checkpoints"] = kept[i]
         out.append(run)
     return out[0] if seeds is None else out
 
 
 NOISE_VARIANTS = ("without batch norm", "batch norm", "noisy batch norm")
+STEP_SIZES = np.linspace(0.25, 2.0, 8)  # the probes' learning-rate steps eta * g
+LENGTHS = np.linspace(0.125, 1.0, 8)  # and their equal step lengths d
 
 
-def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed, steps=840, learning_rate=0.5, probe_every=140,
-                        step_sizes=np.linspace(0.25, 2.0, 8), lengths=np.linspace(0.125, 1.0, 8), probe_size=60,
-                        noise_samples=4, scale_max=2.0, shift_max=1.0):  # fmt: skip
+def landscape_probes(model, X, y, *, learning_rate=0.5, layer=3, noise_samples=1, rng=None):
+    """Santurkar et al.'s measures at one point of training, on one batch ``(X, y)``.
+
+    The loss along the gradient with learning-rate steps ``eta * g``
+    (:data:`STEP_SIZES`) and with steps of equal length (:data:`LENGTHS`), see
+    :func:`~bn_helpers.landscape.probe_gradient_direction`; and the internal
+    covariate shift of ``W[layer]`` when the layers before it take a step at
+    ``learning_rate`` (:func:`~bn_helpers.landscape.gradient_shift`). With a
+    noisy batch norm, ``rng`` draws the noise held along each measure,
+    ``noise_samples`` draws each. Changes nothing in ``model``.
+
+    Returns a dict with ``by_step_size``, ``by_length`` and ``shift``.
+    """
+    from .landscape import NoisyBatchNorm, gradient_shift, probe_gradient_direction
+
+    noisy = any(isinstance(bn, NoisyBatchNorm) for bn in model.bn.values())
+    samples = noise_samples if noisy else 1
+    probe = {key: probe_gradient_direction(model, X, y, steps, unit_direction=unit, noise_samples=samples, rng=rng)
+             for key, steps, unit in [("by_step_size", STEP_SIZES, False), ("by_length", LENGTHS, True)]}  # fmt: skip
+    shifts = [gradient_shift(model, X, y, learning_rate, layer, rng=rng) for _ in range(samples)]
+    probe["shift"] = {k: float(np.mean([s[k] for s in shifts])) for k in shifts[0]}
+    return probe
+
+
+def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed, steps=1000, learning_rate=0.5, probe_every=200,
+                        probe_size=60, noise_samples=4, scale_max=2.0, shift_max=1.0, eval_every=100):  # fmt: skip
     """Santurkar et al. (2018) on the Figure 1 network: does batch norm work despite injected covariate shift?
 
     Trains the network of :func:`figure1` (weights std 0.1, mini-batches of 60,
     plain SGD) ``without batch norm``, with ``batch norm``, or with ``noisy
     batch norm`` (:class:`~bn_helpers.landscape.NoisyBatchNorm`: a random
     per-unit scale in [1/scale_max, scale_max] and shift in [-shift_max,
-    shift_max] after every batch-norm layer, redrawn each step). ``seed`` draws the weights, ``100 + seed`` the
-    order of the mini-batches, ``50 + seed`` the noise of training and
-    ``150 + seed`` the noise held along the probes (so probing changes no
-    training run).
+    shift_max] after every batch-norm layer, redrawn each step). As in
+    :func:`figure1`, ``seed`` draws the weights and ``seed + 1`` the order of
+    the mini-batches, so the first two variants are :func:`figure1`'s runs;
+    ``50 + seed`` draws the noise of training and ``150 + seed`` the noise
+    held along the probes (so probing changes no training run).
 
-    At every step it records the batch mean of each unit's input to the last
-    hidden layer's sigmoid; every ``probe_every`` steps it probes the loss
-    along the gradient on the first ``probe_size`` training examples, both
-    with learning-rate steps ``eta * g`` (``step_sizes``) and with steps of
-    equal length (``lengths``), the noise held fixed along each probe and
-    averaged over ``noise_samples`` draws.
+    Every ``probe_every`` steps it takes :func:`landscape_probes` on the first
+    ``probe_size`` training examples.
 
     Returns
     -------
-    dict with ``accuracy`` (test accuracy after ``steps`` steps, in eval mode),
-    ``moves`` (the mean over units and steps of ``|mean_t - mean_{t-1}|``),
-    ``probes`` (a list of ``(by_step_size, by_length)`` results of
-    :func:`~bn_helpers.landscape.probe_gradient_direction`), ``probe_steps``
-    (the step of each probe), ``history``.
+    dict with ``history`` (from :func:`~bn_helpers.training.train`: test
+    accuracy in eval mode every ``eval_every`` steps), ``accuracy`` (the last
+    of them), ``probes`` (a list of :func:`landscape_probes` results) and
+    ``probe_steps`` (the step of each).
     """
-    from .landscape import add_batchnorm_noise, probe_gradient_direction
+    from .landscape import add_batchnorm_noise
 
     if variant not in NOISE_VARIANTS:
         raise ValueError(f"variant must be one of {NOISE_VARIANTS}; got {variant!r}")
     model = MLP([X.shape[0], 100, 100, 100, int(y.max()) + 1], batchnorm=variant != "without batch norm",
                 rng=np.random.default_rng(seed), activation="sigmoid", weight_scale=0.1)  # fmt: skip
-    samples = 1
     if variant == "noisy batch norm":
         add_batchnorm_noise(model, np.random.default_rng(50 + seed), scale_max=scale_max, shift_max=shift_max)
-        samples = noise_samples
-    key = "Z3" if variant == "without batch norm" else "Z_tilde3"  # what the last sigmoid sees
     probe_X, probe_y = X[:, :probe_size], y[:probe_size]
     probe_rng = np.random.default_rng(150 + seed)
-    means, probes, probe_steps = [], [], []
+    probes, probe_steps = [], []
 
     def record(step, m):
-        means.append(m.hidden[key].mean(axis=1))
         if step % probe_every == 0:
             probe_steps.append(step)
-            probes.append(tuple(probe_gradient_direction(m, probe_X, probe_y, s, unit_direction=unit,
-                                                         noise_samples=samples, rng=probe_rng)
-                                for s, unit in [(step_sizes, False), (lengths, True)]))  # fmt: skip
+            probes.append(landscape_probes(m, probe_X, probe_y, learning_rate=learning_rate,
+                                           noise_samples=noise_samples, rng=probe_rng))  # fmt: skip
 
     epochs = -(-steps // (X.shape[1] // 60))
     history = train(model, GradientDescent(learning_rate), X, y, epochs=epochs, batch_size=60, max_steps=steps,
-                    rng=np.random.default_rng(100 + seed), X_val=X_test, y_val=y_test, drop_last=True,
-                    callback=record, eval_every=10**9)  # fmt: skip
-    return dict(accuracy=history["val_acc"][-1], moves=float(np.abs(np.diff(means, axis=0)).mean()), probes=probes,
-                probe_steps=np.array(probe_steps), history=history)  # fmt: skip
+                    rng=np.random.default_rng(seed + 1), X_val=X_test, y_val=y_test, drop_last=True,
+                    callback=record, eval_every=eval_every)  # fmt: skip
+    return dict(accuracy=history["val_acc"][-1], probes=probes, probe_steps=np.array(probe_steps), history=history)

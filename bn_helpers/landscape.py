@@ -14,13 +14,17 @@ Normalization Help Optimization?".
   :class:`NoisyBatchNorm` is held fixed along each probe (and the probe is
   repeated over several noise draws), so the probe measures the landscape,
   not the noise.
+- :func:`gradient_shift` measures internal covariate shift as Santurkar et
+  al. define it: how much a layer's gradient changes when the layers before
+  it take their step.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
+import re
 from contextlib import contextmanager
+
+import numpy as np
 
 from ._validation import as_float_array, check_generator, check_int, check_scalar
 from .batchnorm import BatchNorm
@@ -166,3 +170,47 @@ def _probe_once(model, X, y, steps, unit_direction):
     smoothness = float((changes[moved] / distances[moved]).max()) if moved.any() else 0.0
     return dict(distances=distances, losses=np.array(losses), grad_change=changes, smoothness=smoothness,
                 grad_norm=norm)  # fmt: skip
+
+
+def gradient_shift(model, X, y, learning_rate, layer, *, rng=None):
+    """Santurkar et al.'s internal covariate shift: how much ``W[layer]``'s gradient changes when the layers before it step.
+
+    ``G`` is the gradient of the loss on ``(X, y)`` with respect to
+    ``W[layer]`` at the current parameters (training mode). ``G'`` is the same
+    gradient after every parameter of layers ``1 .. layer - 1`` (``W``, ``b``,
+    ``gamma``, ``beta``) has taken its gradient-descent step
+    ``-learning_rate * gradient``, layer ``layer`` and those after it
+    unchanged: what layer ``layer`` sees change under it when the earlier
+    layers learn. A :class:`NoisyBatchNorm`'s noise is the same draw for both
+    (from ``rng``, required then), so the measure does not count the noise.
+    Parameters and running statistics are restored afterwards.
+
+    Returns
+    -------
+    dict with ``l2`` (``||G - G'||``), ``relative`` (``||G - G'|| / ||G||``)
+    and ``cosine`` (between ``G`` and ``G'``; 1 when the direction is kept).
+    """
+    lr = check_scalar(learning_rate, "learning_rate", low=0.0)
+    layer = check_int(layer, "layer", low=2)
+    if f"W{layer}" not in model.params:
+        raise ValueError(f"layer must be a layer of the model, 2 to {model.L}; got {layer}")
+    earlier = [name for name in model.params if int(re.search(r"\d+$", name).group()) < layer]  # W1, b1, gamma1, ...
+    if any(isinstance(bn, NoisyBatchNorm) for bn in model.bn.values()):
+        check_generator(rng, "rng (which draws the noise held for both gradients)")
+    else:
+        rng = np.random.default_rng(0)  # nothing to draw
+    start = {k: v.copy() for k, v in model.params.items()}
+    with noise_held(model, rng), model.running_stats_kept():
+        try:
+            _, grads = model.loss_and_grads(X, y)
+            G = grads[f"W{layer}"].copy()
+            for name in earlier:
+                model.params[name] -= lr * grads[name]
+            _, grads = model.loss_and_grads(X, y)
+            G_after = grads[f"W{layer}"]
+        finally:
+            for k, p in model.params.items():
+                p[...] = start[k]
+    diff = float(np.linalg.norm(G - G_after))
+    norm, norm_after = float(np.linalg.norm(G)), float(np.linalg.norm(G_after))
+    return dict(l2=diff, relative=diff / norm, cosine=float((G * G_after).sum() / (norm * norm_after)))

@@ -115,3 +115,34 @@ def test_probing_a_noisy_network_needs_its_own_generator_and_changes_no_training
     net = add_batchnorm_noise(MLP([5, 7, 3], batchnorm=True, rng=rng), np.random.default_rng(1))
     with pytest.raises(TypeError, match="rng .which draws the noise held along the probe. must be a numpy Generator"):
         probe_gradient_direction(net, X, y, [0.1])
+
+
+def test_gradient_shift_against_a_direct_computation(rng):
+    """G and G' by hand: W[3]'s gradient before and after layers 1 and 2 take their step; nothing left changed."""
+    from bn_helpers.landscape import gradient_shift
+
+    X, y = rng.standard_normal((5, 30)), rng.integers(0, 3, 30)
+    net = MLP([5, 7, 6, 3], batchnorm=True, rng=np.random.default_rng(0))
+    before = {k: v.copy() for k, v in net.params.items()}
+    shift = gradient_shift(net, X, y, 0.3, 3)
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, before[k])  # restored
+    _, g = net.loss_and_grads(X, y)
+    G = g["W3"].copy()
+    for k in ("W1", "gamma1", "beta1", "W2", "gamma2", "beta2"):
+        net.params[k] -= 0.3 * g[k]
+    _, g2 = net.loss_and_grads(X, y)
+    np.testing.assert_allclose(shift["l2"], np.linalg.norm(G - g2["W3"]), rtol=1e-12)
+    np.testing.assert_allclose(shift["cosine"], (G * g2["W3"]).sum() / np.linalg.norm(G) / np.linalg.norm(g2["W3"]), rtol=1e-12)
+
+
+def test_gradient_shift_holds_a_noisy_networks_noise_and_checks_its_arguments(rng):
+    from bn_helpers.landscape import gradient_shift
+
+    X, y = rng.standard_normal((5, 30)), rng.integers(0, 3, 30)
+    net = add_batchnorm_noise(MLP([5, 7, 6, 3], batchnorm=True, rng=np.random.default_rng(0)), np.random.default_rng(1))
+    assert gradient_shift(net, X, y, 0.0, 3, rng=np.random.default_rng(2))["l2"] == 0  # the same noise for G and G'
+    with pytest.raises(TypeError, match="rng .which draws the noise held for both gradients. must be a numpy Generator"):
+        gradient_shift(net, X, y, 0.1, 3)
+    with pytest.raises(ValueError, match="layer must be a layer of the model, 2 to 3; got 4"):
+        gradient_shift(net, X, y, 0.1, 4, rng=np.random.default_rng(2))
