@@ -229,6 +229,8 @@ def test_noisy_batchnorm_between_plain_and_batchnorm_in_every_seed(santurkar):
     ahead = final["noisy batch norm"] - final["without batch norm"]
     assert (behind > 0.015).all() and behind.max() < 0.14
     assert (ahead > 0.08).all() and ahead.max() < 0.17
+    kept = ahead / (final["batch norm"] - final["without batch norm"])  # the share of batch norm's lead kept
+    assert 0.4 < kept.min() < 0.45 and 0.85 < kept.max() < 0.9
 
 
 def test_covariate_shift_as_gradient_change_is_larger_with_batchnorm(santurkar):
@@ -255,6 +257,8 @@ def test_batchnorm_is_rougher_along_the_gradient_on_mnist1d(santurkar):
     assert 1.8 < smooth[bn].mean() / smooth[plain].mean() < 2.6  # about twice as rough
     rougher = smooth[bn].min(axis=0) > smooth[plain].max(axis=0)  # per checkpoint, every seed
     assert rougher.sum() == 4 and not rougher[1]  # all but step 400
+    assert rougher[0]  # already at step 200, before the plain network's plateau
+    assert 6.5 < (norm[bn] / norm[plain]) ** 2 < 8.5  # the larger gradient alone predicts the naive ratio
     for key in ("by_step_size", "by_length"):  # noisy batch norm close to batch norm
         assert abs(mean(noisy, key, lambda q: np.ptp(q["losses"])) / mean(bn, key, lambda q: np.ptp(q["losses"])) - 1) < 0.15
     assert abs(smooth[noisy].mean() / smooth[bn].mean() - 1) < 0.15
