@@ -254,6 +254,9 @@ def test_batchnorm_is_rougher_along_the_gradient_on_mnist1d(santurkar):
     smooth = {k: measured(probes, k, lambda p: p["by_length"]["smoothness"]) for k in NOISE_VARIANTS}
     assert 5 < naive[bn] / naive[plain] < 9 and 2.4 < norm[bn] / norm[plain] < 3.0  # "7 times", "2.7 times"
     assert abs(equal[bn] - equal[plain]) < 0.01  # the same at equal lengths
+    ranges = {k: measured(probes, k, lambda p: np.ptp(p["by_length"]["losses"])) for k in NOISE_VARIANTS}
+    overlap = np.maximum(ranges[plain].min(axis=0), ranges[bn].min(axis=0)) < np.minimum(ranges[plain].max(axis=0), ranges[bn].max(axis=0))
+    assert overlap[1:].all() and not overlap[0]  # with and without batch norm: overlapping after step 200
     assert 1.8 < smooth[bn].mean() / smooth[plain].mean() < 2.6  # about twice as rough
     rougher = smooth[bn].min(axis=0) > smooth[plain].max(axis=0)  # per checkpoint, every seed
     assert rougher.sum() == 4 and not rougher[1]  # all but step 400
