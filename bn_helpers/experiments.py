@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mlp import MLP
 from .multiseed import MultiSeedMLP, train_seeds
 from .optimizers import GradientDescent
-from .training import train
 
 
 def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, weight_scale=0.1,
@@ -58,21 +56,14 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     key = "Z_tilde3" if batchnorm else "Z3"
     probe = X_test[:, :probe_size]
     recs = [{"steps": [], "percentiles": [], "mean": [], "var": [], "z_mean": [], "z_var": []} for _ in seed_list]
-    evals = [{"step": [], "val_loss": [], "val_acc": []} for _ in seed_list]
+    evals, evaluate = _test_set_evaluator(X_test, y_test, len(seed_list), eval_every, steps)
     kept = [{} for _ in seed_list]
 
     def record(step, m):
         if keep_every is not None and step and step % keep_every == 0:
             for i, k in enumerate(kept):
                 k[step] = m.seed(i)
-        if step % eval_every == 0 or step == steps:
-            # The test set only: evaluating the training set as well would cost
-            # more than the probes (4,000 examples on MNIST-1D).
-            losses, accs = m.evaluate(X_test, y_test)
-            for ev, loss, acc in zip(evals, losses, accs):
-                ev["step"].append(step)
-                ev["val_loss"].append(float(loss))
-                ev["val_acc"].append(float(acc))
+        evaluate(step, m)
         if step % record_every:
             return
         with m.running_stats_kept():
@@ -93,15 +84,43 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
         drop_last=True, max_steps=steps, callback=record,
     )  # fmt: skip
     out = []
-    for i, (rec, ev, history) in enumerate(zip(recs, evals, histories)):
+    for i, (rec, hist) in enumerate(zip(recs, _histories(evals, histories))):
         run = {k: np.asarray(v) for k, v in rec.items()}
-        hist = {k: np.asarray(v) for k, v in ev.items()}
-        hist.update(batch_loss=history["batch_loss"], diverged=history["diverged"])
         run.update(history=hist, model=model.seed(i))
         if keep_every is not None:
             run["checkpoints"] = kept[i]
         out.append(run)
     return out[0] if seeds is None else out
+
+
+def _test_set_evaluator(X_test, y_test, k, every, steps):
+    """``(evals, evaluate)``: ``evaluate(step, model)`` appends the test loss and accuracy of the ``k`` seeds to ``evals``.
+
+    It evaluates every ``every`` steps and at the last step, on the test set
+    only: evaluating the training set as well (what ``train_seeds`` does)
+    would cost more than the rest of the recording (4,000 examples on MNIST-1D).
+    """
+    evals = [{"step": [], "val_loss": [], "val_acc": []} for _ in range(k)]
+
+    def evaluate(step, model):
+        if step % every == 0 or step == steps:
+            losses, accs = model.evaluate(X_test, y_test)
+            for ev, loss, acc in zip(evals, losses, accs):
+                ev["step"].append(step)
+                ev["val_loss"].append(float(loss))
+                ev["val_acc"].append(float(acc))
+
+    return evals, evaluate
+
+
+def _histories(evals, histories):
+    """Per seed: the test-set evaluations, with ``batch_loss`` and ``diverged`` from ``train_seeds``'s history."""
+    out = []
+    for ev, history in zip(evals, histories):
+        hist = {key: np.asarray(v) for key, v in ev.items()}
+        hist.update(batch_loss=history["batch_loss"], diverged=history["diverged"])
+        out.append(hist)
+    return out
 
 
 NOISE_VARIANTS = ("without batch norm", "batch norm", "noisy batch norm")
@@ -133,50 +152,65 @@ def landscape_probes(model, X, y, *, learning_rate=0.5, layer=3, noise_samples=1
     return probe
 
 
-def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed, steps=1000, learning_rate=0.5, probe_every=200,
-                        probe_size=60, noise_samples=4, scale_max=2.0, shift_max=1.0, eval_every=100):  # fmt: skip
+def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed=0, seeds=None, steps=1000, learning_rate=0.5,
+                        probe_every=200, probe_size=60, noise_samples=2, scale_max=2.0, shift_max=1.0, eval_every=100):  # fmt: skip
     """Santurkar et al. (2018) on the Figure 1 network: does batch norm work despite injected covariate shift?
 
     Trains the network of :func:`figure1` (weights std 0.1, mini-batches of 60,
     plain SGD) ``without batch norm``, with ``batch norm``, or with ``noisy
-    batch norm`` (:class:`~bn_helpers.landscape.NoisyBatchNorm`: a random
+    batch norm`` (as :class:`~bn_helpers.landscape.NoisyBatchNorm`: a random
     per-unit scale in [1/scale_max, scale_max] and shift in [-shift_max,
     shift_max] after every batch-norm layer, redrawn each step). As in
-    :func:`figure1`, ``seed`` draws the weights and ``seed + 1`` the order of
+    :func:`figure1`, seed ``s`` draws the weights and ``s + 1`` the order of
     the mini-batches, so the first two variants are :func:`figure1`'s runs;
-    ``50 + seed`` draws the noise of training and ``150 + seed`` the noise
-    held along the probes (so probing changes no training run).
+    ``50 + s`` draws the noise of training and ``150 + s`` the noise held
+    along the probes (so probing changes no training run). With ``seeds`` (a
+    list) the seeds train side by side, each exactly as it would alone.
 
     Every ``probe_every`` steps it takes :func:`landscape_probes` on the first
     ``probe_size`` training examples.
 
     Returns
     -------
-    dict with ``history`` (from :func:`~bn_helpers.training.train`: test
-    accuracy in eval mode every ``eval_every`` steps), ``accuracy`` (the last
-    of them), ``probes`` (a list of :func:`landscape_probes` results) and
-    ``probe_steps`` (the step of each).
+    dict with ``history`` (``step``, ``val_loss`` and ``val_acc``: the test
+    set in eval mode every ``eval_every`` steps; ``batch_loss``,
+    ``diverged``), ``accuracy`` (the last test accuracy), ``probes`` (a list
+    of :func:`landscape_probes` results) and ``probe_steps`` (the step of
+    each); with ``seeds``, a list of such dicts, one per seed.
     """
     from .landscape import add_batchnorm_noise
 
     if variant not in NOISE_VARIANTS:
         raise ValueError(f"variant must be one of {NOISE_VARIANTS}; got {variant!r}")
-    model = MLP([X.shape[0], 100, 100, 100, int(y.max()) + 1], batchnorm=variant != "without batch norm",
-                rng=np.random.default_rng(seed), activation="sigmoid", weight_scale=0.1)  # fmt: skip
-    if variant == "noisy batch norm":
-        add_batchnorm_noise(model, np.random.default_rng(50 + seed), scale_max=scale_max, shift_max=shift_max)
+    seed_list = [seed] if seeds is None else list(seeds)
+    model = MultiSeedMLP([X.shape[0], 100, 100, 100, int(y.max()) + 1], batchnorm=variant != "without batch norm",
+                         rngs=[np.random.default_rng(s) for s in seed_list], activation="sigmoid",
+                         weight_scale=0.1)  # fmt: skip
+    noisy = variant == "noisy batch norm"
+    if noisy:
+        add_batchnorm_noise(model, [np.random.default_rng(50 + s) for s in seed_list], scale_max=scale_max,
+                            shift_max=shift_max)  # fmt: skip
     probe_X, probe_y = X[:, :probe_size], y[:probe_size]
-    probe_rng = np.random.default_rng(150 + seed)
-    probes, probe_steps = [], []
+    probe_rngs = [np.random.default_rng(150 + s) for s in seed_list]
+    probes, probe_steps = [[] for _ in seed_list], []
+    evals, evaluate = _test_set_evaluator(X_test, y_test, len(seed_list), eval_every, steps)
 
     def record(step, m):
-        if step % probe_every == 0:
+        evaluate(step, m)
+        if step and step % probe_every == 0:
             probe_steps.append(step)
-            probes.append(landscape_probes(m, probe_X, probe_y, learning_rate=learning_rate,
-                                           noise_samples=noise_samples, rng=probe_rng))  # fmt: skip
+            for i, seed_probes in enumerate(probes):
+                net = m.seed(i)  # a copy of seed i, probed as the network it is
+                if noisy:  # its own generator is never drawn from: every probe holds noise from probe_rngs[i]
+                    add_batchnorm_noise(net, np.random.default_rng(0), scale_max=scale_max, shift_max=shift_max)
+                seed_probes.append(landscape_probes(net, probe_X, probe_y, learning_rate=learning_rate,
+                                                    noise_samples=noise_samples, rng=probe_rngs[i]))  # fmt: skip
 
+    record(0, model)
     epochs = -(-steps // (X.shape[1] // 60))
-    history = train(model, GradientDescent(learning_rate), X, y, epochs=epochs, batch_size=60, max_steps=steps,
-                    rng=np.random.default_rng(seed + 1), X_val=X_test, y_val=y_test, drop_last=True,
-                    callback=record, eval_every=eval_every)  # fmt: skip
-    return dict(accuracy=history["val_acc"][-1], probes=probes, probe_steps=np.array(probe_steps), history=history)
+    histories = train_seeds(model, GradientDescent(learning_rate), X, y, epochs=epochs, batch_size=60,
+                            rngs=[np.random.default_rng(s + 1) for s in seed_list], eval_every=steps, drop_last=True,
+                            max_steps=steps, callback=record)  # fmt: skip
+    out = [dict(history=hist, accuracy=hist["val_acc"][-1], probes=seed_probes, probe_steps=np.array(probe_steps))
+           for hist, seed_probes in zip(_histories(evals, histories), probes)]  # fmt: skip
+    return out[0] if seeds is None else out

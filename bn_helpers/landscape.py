@@ -89,11 +89,24 @@ def noise_held(model, rng):
 
 
 def add_batchnorm_noise(model, rng, scale_max=2.0, shift_max=1.0):
-    """Replace every batch-norm layer of an MLP by a :class:`NoisyBatchNorm` sharing its parameters.
+    """Make every batch-norm layer of ``model`` noisy, as :class:`NoisyBatchNorm`; returns the model.
 
-    ``gamma``, ``beta`` and the running statistics are carried over (the same
-    arrays, so ``model.params`` keeps working). Returns the model.
+    For an :class:`~bn_helpers.mlp.MLP`, each batch-norm layer is replaced by a
+    :class:`NoisyBatchNorm` sharing its parameters (``gamma``, ``beta`` and the
+    running statistics are the same arrays, so ``model.params`` keeps
+    working), all drawing from ``rng``. For a
+    :class:`~bn_helpers.multiseed.MultiSeedMLP`, ``rng`` is a list of
+    generators, one per seed: each seed draws the noise it would draw alone.
     """
+    from .multiseed import MultiSeedMLP
+
+    scale_max = check_scalar(scale_max, "scale_max", low=1.0)
+    shift_max = check_scalar(shift_max, "shift_max", low=0.0)
+    if isinstance(model, MultiSeedMLP):
+        if not isinstance(rng, (list, tuple)) or len(rng) != model.k:
+            raise ValueError(f"rng must be a list of {model.k} np.random.Generator for a MultiSeedMLP, one per seed; got {rng!r}")
+        model.noise = ([check_generator(r, f"rng[{i}]") for i, r in enumerate(rng)], scale_max, shift_max)
+        return model
     check_generator(rng)
     for l, bn in list(model.bn.items()):
         noisy = NoisyBatchNorm(

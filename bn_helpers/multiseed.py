@@ -102,6 +102,8 @@ class MultiSeedMLP:
         self.hidden: dict[str, np.ndarray] = {}
         self._cache = None
         self._buffers: dict[tuple, np.ndarray] = {}
+        # Noise after batch norm (set by landscape.add_batchnorm_noise): (one generator per seed, scale_max, shift_max)
+        self.noise = None
 
     def _check_norm_options(self, groups, ghost_batch):
         if self.norm == "group":
@@ -195,6 +197,8 @@ class MultiSeedMLP:
             Z = np.matmul(p[f"W{l}"], A_prev)
             if l in self.norm_layers:
                 Z_tilde, bn_cache = self._batchnorm(l, Z) if self._plain_batchnorm else self._set_norm(l, Z)
+                if self.noise is not None and self.training:
+                    Z_tilde, bn_cache = self._add_noise(l, Z_tilde, bn_cache)
                 hidden[f"Z{l}"], hidden[f"Z_tilde{l}"] = Z, Z_tilde
             else:
                 Z += p[f"b{l}"]
@@ -230,6 +234,21 @@ class MultiSeedMLP:
         Z_tilde = np.multiply(gamma, Z_norm)
         Z_tilde += beta
         return Z_tilde, ("batch", Z_norm, inv_std, gamma)
+
+    def _add_noise(self, l, Z_tilde, bn_cache):
+        """Noisy batch norm (:class:`~bn_helpers.landscape.NoisyBatchNorm`) per seed: ``s * Z_tilde + t``, drawn anew.
+
+        Each seed's generator draws ``s`` then ``t`` (``(n_l, 1)`` each) for
+        layer 1, then layer 2, ...: the draws a ``NoisyBatchNorm`` network
+        sharing that generator makes, so each seed trains exactly as it would
+        alone. The backward pass goes through the same ``s`` (kept in the cache).
+        """
+        rngs, scale_max, shift_max = self.noise
+        n = Z_tilde.shape[1]
+        draws = [(rng.uniform(1.0 / scale_max, scale_max, (n, 1)), rng.uniform(-shift_max, shift_max, (n, 1))) for rng in rngs]
+        scale = np.stack([d[0] for d in draws])
+        shift = np.stack([d[1] for d in draws])
+        return scale * Z_tilde + shift, (*bn_cache, scale)
 
     def _sets(self, l, Z):
         """``Z`` ``(k, n_l, m)`` viewed so that each set of entries sharing statistics lies along one axis.
@@ -287,6 +306,9 @@ class MultiSeedMLP:
             if l < self.L:
                 dA *= g_prime(Z_tilde, A)  # dA is a work array of this model: it becomes dZ_tilde in place
                 dZ_tilde = dA
+            if bn_cache is not None and self.noise is not None:
+                dZ_tilde *= bn_cache[-1]  # through the noise's scale first
+                bn_cache = bn_cache[:-1]
             if bn_cache is not None and bn_cache[0] == "sets":
                 dZ, grads[f"gamma{l}"], grads[f"beta{l}"] = _set_norm_backward(dZ_tilde, *bn_cache[1:])
             elif bn_cache is not None:

@@ -202,7 +202,7 @@ def test_regularization_effect_is_slight_and_more_noise_fits_less(M):
 @pytest.fixture(scope="module")
 def santurkar(M, fig1):
     """The last section: noisy batch norm beside section 2's runs at rate 0.5, and the measures every 200 steps."""
-    noisy = [noisy_batchnorm_run(*M, variant="noisy batch norm", seed=s) for s in SEEDS]
+    noisy = noisy_batchnorm_run(*M, variant="noisy batch norm", seeds=SEEDS)
     X, y = M[0][:, :60], M[1][:60]
     arms = {"without batch norm": fig1["plain 0.5"], "batch norm": fig1["bn 0.5"]}
     probes = {k: [[landscape_probes(net, X, y) for net in r["checkpoints"].values()] for r in runs] for k, runs in arms.items()}

@@ -146,3 +146,23 @@ def test_gradient_shift_holds_a_noisy_networks_noise_and_checks_its_arguments(rn
         gradient_shift(net, X, y, 0.1, 3)
     with pytest.raises(ValueError, match="layer must be a layer of the model, 2 to 3; got 4"):
         gradient_shift(net, X, y, 0.1, 4, rng=np.random.default_rng(2))
+
+
+def test_noisy_batchnorm_over_seeds_is_each_seed_alone(rng):
+    """A MultiSeedMLP with noise after batch norm trains each seed as an MLP of NoisyBatchNorm layers would alone."""
+    from bn_helpers import GradientDescent, MultiSeedMLP, train, train_seeds
+
+    X, y = rng.standard_normal((6, 40)), rng.integers(0, 3, 40)
+    seeds = [3, 5]
+    many = add_batchnorm_noise(MultiSeedMLP([6, 8, 7, 3], batchnorm=True, rngs=[np.random.default_rng(s) for s in seeds],
+                                            activation="sigmoid"), [np.random.default_rng(50 + s) for s in seeds])
+    hs = train_seeds(many, GradientDescent(0.3), X, y, epochs=3, batch_size=10, rngs=[np.random.default_rng(s + 1) for s in seeds])
+    for i, s in enumerate(seeds):
+        alone = add_batchnorm_noise(MLP([6, 8, 7, 3], batchnorm=True, rng=np.random.default_rng(s), activation="sigmoid"),
+                                    np.random.default_rng(50 + s))
+        h = train(alone, GradientDescent(0.3), X, y, epochs=3, batch_size=10, rng=np.random.default_rng(s + 1))
+        np.testing.assert_array_equal(hs[i]["batch_loss"], h["batch_loss"])
+        for name, p in alone.params.items():
+            np.testing.assert_array_equal(many.params[name][i], p)
+    with pytest.raises(ValueError, match="rng must be a list of 2 np.random.Generator for a MultiSeedMLP"):
+        add_batchnorm_noise(many, np.random.default_rng(0))
