@@ -21,6 +21,7 @@ Normalization Help Optimization?".
 
 from __future__ import annotations
 
+import functools
 import re
 from contextlib import contextmanager
 
@@ -28,6 +29,12 @@ import numpy as np
 
 from ._validation import as_float_array, check_generator, check_int, check_scalar
 from .batchnorm import BatchNorm
+from .multiseed import MultiSeedMLP
+
+
+def draw_noise(rng, n, scale_max, shift_max):
+    """One noise draw for ``n`` units: ``s ~ U(1 / scale_max, scale_max)``, then ``t ~ U(-shift_max, shift_max)``, each ``(n, 1)``."""
+    return rng.uniform(1.0 / scale_max, scale_max, (n, 1)), rng.uniform(-shift_max, shift_max, (n, 1))
 
 
 class NoisyBatchNorm(BatchNorm):
@@ -50,10 +57,8 @@ class NoisyBatchNorm(BatchNorm):
 
     def draw_noise(self, rng=None):
         """A new ``(s, t)``, each ``(n_l, 1)``, from ``rng`` (default: the layer's own generator)."""
-        rng = self.rng if rng is None else rng
-        n = self.n_units
-        return (rng.uniform(1.0 / self.scale_max, self.scale_max, (n, 1)),
-                rng.uniform(-self.shift_max, self.shift_max, (n, 1)))  # fmt: skip
+        return draw_noise(self.rng if rng is None else rng, self.n_units, self.scale_max, self.shift_max)
+
 
     def forward(self, Z):
         out = super().forward(Z)
@@ -98,14 +103,13 @@ def add_batchnorm_noise(model, rng, scale_max=2.0, shift_max=1.0):
     :class:`~bn_helpers.multiseed.MultiSeedMLP`, ``rng`` is a list of
     generators, one per seed: each seed draws the noise it would draw alone.
     """
-    from .multiseed import MultiSeedMLP
-
     scale_max = check_scalar(scale_max, "scale_max", low=1.0)
     shift_max = check_scalar(shift_max, "shift_max", low=0.0)
     if isinstance(model, MultiSeedMLP):
         if not isinstance(rng, (list, tuple)) or len(rng) != model.k:
             raise ValueError(f"rng must be a list of {model.k} np.random.Generator for a MultiSeedMLP, one per seed; got {rng!r}")
-        model.noise = ([check_generator(r, f"rng[{i}]") for i, r in enumerate(rng)], scale_max, shift_max)
+        rngs = [check_generator(r, f"rng[{i}]") for i, r in enumerate(rng)]
+        model.noise = (rngs, functools.partial(draw_noise, scale_max=scale_max, shift_max=shift_max))
         return model
     check_generator(rng)
     for l, bn in list(model.bn.items()):

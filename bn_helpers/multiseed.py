@@ -102,7 +102,7 @@ class MultiSeedMLP:
         self.hidden: dict[str, np.ndarray] = {}
         self._cache = None
         self._buffers: dict[tuple, np.ndarray] = {}
-        # Noise after batch norm (set by landscape.add_batchnorm_noise): (one generator per seed, scale_max, shift_max)
+        # Noise after batch norm, set by landscape.add_batchnorm_noise: (one generator per seed, draw(rng, n) -> (s, t))
         self.noise = None
 
     def _check_norm_options(self, groups, ghost_batch):
@@ -198,7 +198,7 @@ class MultiSeedMLP:
             if l in self.norm_layers:
                 Z_tilde, bn_cache = self._batchnorm(l, Z) if self._plain_batchnorm else self._set_norm(l, Z)
                 if self.noise is not None and self.training:
-                    Z_tilde, bn_cache = self._add_noise(l, Z_tilde, bn_cache)
+                    Z_tilde, bn_cache = self._add_noise(Z_tilde, bn_cache)
                 hidden[f"Z{l}"], hidden[f"Z_tilde{l}"] = Z, Z_tilde
             else:
                 Z += p[f"b{l}"]
@@ -235,19 +235,16 @@ class MultiSeedMLP:
         Z_tilde += beta
         return Z_tilde, ("batch", Z_norm, inv_std, gamma)
 
-    def _add_noise(self, l, Z_tilde, bn_cache):
+    def _add_noise(self, Z_tilde, bn_cache):
         """Noisy batch norm (:class:`~bn_helpers.landscape.NoisyBatchNorm`) per seed: ``s * Z_tilde + t``, drawn anew.
 
-        Each seed's generator draws ``s`` then ``t`` (``(n_l, 1)`` each) for
-        layer 1, then layer 2, ...: the draws a ``NoisyBatchNorm`` network
-        sharing that generator makes, so each seed trains exactly as it would
-        alone. The backward pass goes through the same ``s`` (kept in the cache).
+        Each seed's generator draws ``(s, t)`` (``(n_l, 1)`` each) for layer 1,
+        then layer 2, ...: the draws a ``NoisyBatchNorm`` network sharing that
+        generator makes, so each seed trains exactly as it would alone. The
+        backward pass goes through the same ``s`` (kept in the cache).
         """
-        rngs, scale_max, shift_max = self.noise
-        n = Z_tilde.shape[1]
-        draws = [(rng.uniform(1.0 / scale_max, scale_max, (n, 1)), rng.uniform(-shift_max, shift_max, (n, 1))) for rng in rngs]
-        scale = np.stack([d[0] for d in draws])
-        shift = np.stack([d[1] for d in draws])
+        rngs, draw = self.noise
+        scale, shift = (np.stack(parts) for parts in zip(*(draw(rng, Z_tilde.shape[1]) for rng in rngs)))
         return scale * Z_tilde + shift, (*bn_cache, scale)
 
     def _sets(self, l, Z):

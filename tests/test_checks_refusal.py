@@ -144,3 +144,17 @@ def test_an_attribute_is_not_a_global_of_the_same_name():
     assert package_use(Layer.forward) is None
     assert package_use(looks_up) == "uses eval, which looks code up as it runs"
     assert package_use(imports_a_submodule) == "uses the module bn_helpers"
+
+
+def noise_with_the_allowed_batchnorm_forward(z, batches, eps=1e-5):
+    Z = z[batches]
+    k = Z.shape[0]
+    return batchnorm_forward(Z, np.ones((k, 1)), np.zeros((k, 1)), eps)[0][:, 0]
+
+
+def test_05s_answer_is_refused_and_its_allowed_function_is_not():
+    """05's exercise may call batchnorm_forward; bn_helpers.batch_normalized_example is the answer the check compares with."""
+    score, said = checks.verdict(checks.check_batch_normalized_example, bn_helpers.batch_normalized_example)
+    assert score == 0 and "is bn_helpers' own bn_helpers.minibatches.batch_normalized_example" in said, said
+    score, said = checks.verdict(checks.check_batch_normalized_example, noise_with_the_allowed_batchnorm_forward)
+    assert score == checks.check_batch_normalized_example.points, said
