@@ -44,7 +44,7 @@ from .normalization import (
 )
 from .normalize import input_statistics, normalize_dataset, normalize_inputs
 from .notebook import PALETTE, setup_notebook
-from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, make_optimizer
+from .optimizers import Adam, GradientDescent, Momentum, Optimizer, RMSprop, adam_step, make_optimizer, momentum_step
 from .sync_batchnorm import (
     PerDeviceBatchNorm,
     combine_statistics,
@@ -71,6 +71,7 @@ __all__ = [
     "PerDeviceBatchNorm",
     "RMSprop",
     "accuracy",
+    "adam_step",
     "activation_backward",
     "activation_forward",
     "batch_normalized_example",
@@ -102,6 +103,7 @@ __all__ = [
     "make_covariate_shift",
     "make_optimizer",
     "make_two_scale_regression",
+    "momentum_step",
     "normalize_dataset",
     "normalize_inputs",
     "num_minibatches",

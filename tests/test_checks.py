@@ -91,6 +91,14 @@ def momentum_step(params, grads, velocities, learning_rate, momentum=0.9):
         params[name] -= learning_rate * velocities[name]
 
 
+def adam_step(params, grads, v, s, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    for name in params:
+        v[name] = beta1 * v[name] + (1 - beta1) * grads[name]
+        s[name] = beta2 * s[name] + (1 - beta2) * grads[name] ** 2
+        v_hat, s_hat = v[name] / (1 - beta1**t), s[name] / (1 - beta2**t)
+        params[name] -= learning_rate * v_hat / (np.sqrt(s_hat) + eps)
+
+
 def noise(z, batches, eps=1e-5):
     Zb = z[batches]
     mu = Zb.mean(axis=1)
@@ -107,6 +115,7 @@ RIGHT = {
     "normalize": (checks.check_normalize_inputs, (statistics, normalize)),
     "layer": (checks.check_layer_forward, (layer,)),
     "momentum": (checks.check_momentum_step, (momentum_step,)),
+    "adam": (checks.check_adam_step, (adam_step,)),
     "noise": (checks.check_batch_normalized_example, (noise,)),
 }
 
@@ -982,6 +991,102 @@ def test_momentum_refuses_right_values_in_new_arrays_and_changed_gradients():
     fails_with(checks.check_momentum_step, momentum_scales_the_gradients, match=r"changed `grads\[0\]\['W1'\]` in place")
 
 
+# one step of Adam
+
+
+def _adam(correct_v=True, correct_s=True, store=False, eps_inside=False, swapped=False, no_sqrt=False, only_w=False):
+    """A learner's Adam with one of the usual mistakes."""
+
+    def step(params, grads, v, s, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        if swapped:
+            beta1, beta2 = beta2, beta1
+        for name in [n for n in params if n.startswith("W")] if only_w else params:
+            v[name] = beta1 * v[name] + (1 - beta1) * grads[name]
+            s[name] = beta2 * s[name] + (1 - beta2) * grads[name] ** 2
+            if store:  # corrected in place, so the next step averages from the corrected values
+                v[name] /= 1 - beta1**t
+                s[name] /= 1 - beta2**t
+                v_hat, s_hat = v[name], s[name]
+            else:
+                v_hat = v[name] / (1 - beta1**t) if correct_v else v[name]
+                s_hat = s[name] / (1 - beta2**t) if correct_s else s[name]
+            if no_sqrt:
+                params[name] -= learning_rate * v_hat / (s_hat + eps)
+            elif eps_inside:
+                params[name] -= learning_rate * v_hat / np.sqrt(s_hat + eps)
+            else:
+                params[name] -= learning_rate * v_hat / (np.sqrt(s_hat) + eps)
+
+    return step
+
+
+def adam_new_arrays(params, grads, v, s, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    for name in params:
+        v[name] = beta1 * v[name] + (1 - beta1) * grads[name]
+        s[name] = beta2 * s[name] + (1 - beta2) * grads[name] ** 2
+        p = params[name]
+        p = p - learning_rate * (v[name] / (1 - beta1**t)) / (np.sqrt(s[name] / (1 - beta2**t)) + eps)  # params unchanged
+
+
+def adam_rebinds_params(params, grads, v, s, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    for name in params:
+        v[name] = beta1 * v[name] + (1 - beta1) * grads[name]
+        s[name] = beta2 * s[name] + (1 - beta2) * grads[name] ** 2
+        params[name] = params[name] - learning_rate * (v[name] / (1 - beta1**t)) / (np.sqrt(s[name] / (1 - beta2**t)) + eps)
+
+
+def adam_step_count_from_zero(params, grads, v, s, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    _adam()(params, grads, v, s, t - 1, learning_rate, beta1, beta2, eps)  # 1 - beta**0 = 0: divides by zero
+
+
+@pytest.mark.parametrize("fn, match", [
+    (_adam(correct_v=False, correct_s=False), r"Likely mistake: no bias correction: v and s start at 0"),
+    (_adam(correct_s=False), r"Likely mistake: only v is bias-corrected: s_hat = s / \(1 - beta2\*\*t\) too"),
+    (_adam(correct_v=False), r"Likely mistake: only s is bias-corrected: v_hat = v / \(1 - beta1\*\*t\) too"),
+    (_adam(store=True), r"Likely mistake: you store the bias-corrected values in v and s"),
+    (_adam(eps_inside=True), r"case 'steps t = 1, 2, 3, gradients of about 1e-6(.|\n)*Likely mistake: eps is inside the square root"),
+    (_adam(no_sqrt=True), r"Likely mistake: you divide by s_hat, not by its square root"),
+    (_adam(swapped=True), r"Likely mistake: beta1 and beta2 are swapped: v \(the gradients' average\) uses beta1"),
+    (_adam(only_w=True), r"gamma1: expected(.|\n)*Likely mistake: you update only the W's. gamma and beta \(and b\) are parameters too: Adam"),
+    (adam_new_arrays, r"Likely mistake: params are not updated in place: change the arrays in params"),
+])  # fmt: skip
+def test_adam_mistakes_are_named(fn, match):
+    fails_with(checks.check_adam_step, fn, match=match)
+
+
+def test_adam_refuses_right_values_in_new_arrays_and_says_what_raised():
+    message = fails_with(checks.check_adam_step, adam_rebinds_params,
+                         match=r"case '.*': params\['W1'\] is a new array after your step.*`params\[name\] -= \.\.\.`")
+    assert "raised" not in message
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fails_with(checks.check_adam_step, adam_step_count_from_zero, match=r"check_adam_step")
+
+
+def test_adam_and_momentum_steps_of_the_package_are_the_classes_update():
+    """The plain functions the notebook asks for and the classes' faster code: the same numbers, also with step=."""
+    import bn_helpers
+
+    rng = np.random.default_rng(5)
+    start = {"W1": rng.normal(size=(3, 4)), "gamma1": rng.normal(size=(3, 1)), "beta1": rng.normal(size=(3, 1))}
+    grads = [{k: rng.normal(size=v.shape) for k, v in start.items()} for _ in range(6)]
+    for make, fn in [(lambda **kw: bn_helpers.Adam(0.01, beta1=0.8, beta2=0.99, **kw), bn_helpers.adam_step),
+                     (lambda **kw: bn_helpers.Momentum(0.1, momentum=0.7, **kw), bn_helpers.momentum_step)]:  # fmt: skip
+        finals = []
+        for optimizer in (make(), make(step=fn), make(step=adam_step if fn is bn_helpers.adam_step else momentum_step)):
+            params = {k: v.copy() for k, v in start.items()}
+            held = dict(params)
+            for g in grads:
+                optimizer.step(params, g)
+            assert all(params[k] is held[k] for k in params)  # in place throughout
+            finals.append(params)
+        for other in finals[1:]:
+            for k in start:
+                np.testing.assert_allclose(other[k], finals[0][k], rtol=1e-12, atol=1e-15)
+    optimizer = bn_helpers.Adam(0.01, step=adam_rebinds_params)
+    with pytest.raises(ValueError, match=r"step replaced params\['W1'\] by a new array instead of changing it in place"):
+        optimizer.step({k: v.copy() for k, v in start.items()}, grads[0])
+
+
 # the noise of batch statistics
 
 
@@ -1018,7 +1123,7 @@ def test_every_catalogued_mistake_has_a_test_here():
             patterns.append(node.value.split("Likely mistake: ")[-1])
     for catalogue in (checks.FORWARD_MISTAKES, checks.CACHE_MISTAKES, checks.BACKWARD_MISTAKES, checks.STAGED_MISTAKES,
                       checks.INFERENCE_MISTAKES, checks.EWA_MISTAKES, checks.NORMALIZE_MISTAKES,
-                      checks.MOMENTUM_MISTAKES, checks.NOISE_MISTAKES):  # fmt: skip
+                      checks.MOMENTUM_MISTAKES, checks.ADAM_MISTAKES, checks.NOISE_MISTAKES):  # fmt: skip
         for mistake in catalogue:
             assert any(re.match(p, mistake.message) for p in patterns), f"no test names: {mistake.message}"
 
@@ -1028,7 +1133,8 @@ def test_every_catalogued_mistake_has_a_test_here():
                                       (checks.check_batchnorm_inference, 1), (checks.check_ewa_update, 1),
                                       (checks.check_normalize_inputs, 2), (checks.check_layer_forward, 1),
                                       (checks.check_layer_backward, 2),
-                                      (checks.check_momentum_step, 1), (checks.check_batch_normalized_example, 1)])  # fmt: skip
+                                      (checks.check_momentum_step, 1), (checks.check_adam_step, 1),
+                                      (checks.check_batch_normalized_example, 1)])  # fmt: skip
 def test_a_check_given_something_else_than_a_function_says_what_it_takes(check, n):
     score, message = checks.verdict(check, *["batchnorm_forward(Z)"] * n)  # a call's result or a string, not the function
     assert score == 0 and re.match(rf"{check.__name__} takes your function itself, e.g. {check.__name__}\(.*\); got", message)

@@ -37,7 +37,8 @@ import test_checks_08
 
 BUILDERS = {
     "normalize": n01._normalize_cases, "forward": n02._forward_cases, "backward": n02._backward_cases,
-    "layer_forward": n03._layer_cases, "momentum": n04._momentum_cases, "noise": n05._noise_cases,
+    "layer_forward": n03._layer_cases, "momentum": n04._momentum_cases, "adam": n04._adam_cases,
+    "noise": n05._noise_cases,
     "inference": n06._inference_cases, "ewa": n06._ewa_cases, "bn_layer": n06._layer_cases,
     "layernorm": n07._layernorm_cases, "groupnorm": n07._groupnorm_cases, "fold": n08._fold_cases,
     "combine": n08._combine_cases,
@@ -60,6 +61,9 @@ VISIBLE = {
                        "3 inputs, 4 units, 7 examples, tanh", "float32, ReLU"], "0a50a1f0435be35b"),
     "momentum": (["3 steps, learning rate 0.1, momentum 0.9", "3 steps, learning rate 0.5, momentum 0.5",
                   "3 steps, momentum 0 (plain gradient descent)"], "f1a58d8ce5e316aa"),
+    "adam": (["steps t = 1, 2, 3 with Adam's defaults (learning rate 0.001, beta1 0.9, beta2 0.999)",
+              "steps t = 1, 2, 3, learning rate 0.01, beta1 0.5, beta2 0.9",
+              "steps t = 1, 2, 3, gradients of about 1e-6, where eps matters"], "c420676ca353ec10"),
     "noise": (["10 batches of 8", "5 batches of m = 2", "a large offset (values near 1e6), 6 batches of 5",
                "eps = 0.5"], "36658c1183c0e7c7"),
     "inference": (["3 units x 5 examples", "a single example (m = 1)", "a running variance near 0", "float32 input",
@@ -141,7 +145,7 @@ def test_hidden_cases_are_as_many_and_of_the_same_kinds_with_shapes_drawn(name):
         for v, h in zip(visible, cases):
             assert _pattern(h.name) == _pattern(v.name), (v.name, h.name)  # a name for a shape names the drawn shape
             assert list(h.kwargs) == list(v.kwargs) and (h.tol is None) == (v.tol is None), (name, h.name)
-    if name == "momentum":  # the network's sizes are drawn
+    if name in ("momentum", "adam"):  # the network's sizes are drawn
         shapes = {tuple(np.shape(p) for case in cases for p in case.args[0].values()) for cases in drawn}
     else:
         shapes = {tuple(tuple(_shapes(case)) for case in cases) for cases in drawn}
@@ -214,6 +218,7 @@ CATALOGUES = [
     ("layer_forward", n03._forward_ref, n03._on("A", n03.LAYER_FORWARD_MISTAKES)),
     ("layer_forward", n03._cache_ref, n03._on("cache", n03.LAYER_FORWARD_MISTAKES)),
     ("momentum", n04._momentum_ref, n04.MOMENTUM_MISTAKES),
+    ("adam", n04._adam_ref, n04.ADAM_MISTAKES),
     ("noise", n05._noise_ref, n05.NOISE_MISTAKES),
     ("inference", n06._inference_ref, n06.INFERENCE_MISTAKES),
     ("ewa", n06._ewa_ref, n06.EWA_MISTAKES),

@@ -158,3 +158,22 @@ def test_05s_answer_is_refused_and_its_allowed_function_is_not():
     assert score == 0 and "is bn_helpers' own bn_helpers.minibatches.batch_normalized_example" in said, said
     score, said = checks.verdict(checks.check_batch_normalized_example, noise_with_the_allowed_batchnorm_forward)
     assert score == checks.check_batch_normalized_example.points, said
+
+
+def adam_with_the_packages_class(params, grads, v, s, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    optimizer = bn_helpers.Adam(learning_rate, beta1=beta1, beta2=beta2, eps=eps)
+    optimizer.t = t - 1
+    optimizer.state = {name: {"v": v[name], "s": s[name]} for name in params}
+    optimizer.step(params, grads)
+
+
+@pytest.mark.parametrize("check, fn, how", [
+    (checks.check_momentum_step, bn_helpers.momentum_step, r"is bn_helpers' own bn_helpers\.optimizers\.momentum_step"),
+    (checks.check_adam_step, bn_helpers.adam_step, r"is bn_helpers' own bn_helpers\.optimizers\.adam_step"),
+    (checks.check_adam_step, adam_with_the_packages_class, r"uses (the module bn_helpers|bn_helpers\.optimizers\.Adam)"),
+])  # fmt: skip
+def test_04s_optimizer_steps_are_refused_when_they_are_the_packages(check, fn, how):
+    import re
+
+    score, said = checks.verdict(check, fn)
+    assert score == 0 and re.match(rf"{check.__name__}: your function {how}\.", said), said

@@ -117,6 +117,16 @@ def momentum_slices(params, grads, velocities, learning_rate, momentum=0.9):
         params[name][...] = params[name] - learning_rate * velocities[name]
 
 
+def adam_in_place(params, grads, v, s, t, learning_rate=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    for name, p in params.items():
+        v[name] *= beta1  # the averages updated in place, the corrections folded into the step size
+        v[name] += (1 - beta1) * grads[name]
+        s[name] *= beta2
+        s[name] += (1 - beta2) * np.square(grads[name])
+        step_size = learning_rate * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+        p -= step_size * v[name] / (np.sqrt(s[name]) + eps * np.sqrt(1 - beta2**t))
+
+
 def noise_loop(z, batches, eps=1e-5):
     out = []
     for batch in batches:
@@ -137,6 +147,7 @@ def ewa_lerp(average, value, beta=0.9):
     (checks.check_layer_forward, layer_with_own_activations),
     (checks.check_momentum_step, momentum_out_arguments),
     (checks.check_momentum_step, momentum_slices),
+    (checks.check_adam_step, adam_in_place),
     (checks.check_batch_normalized_example, noise_loop),
     (checks.check_batchnorm_inference, inference_one_line),
     (checks.check_ewa_update, ewa_lerp),
@@ -209,7 +220,8 @@ def test_every_style_passes_the_hidden_cases_too():
                                                                     (forward_in_place, backward_one_line),
                                                                     (forward_list_cache, backward_mean_form)]]  # fmt: skip
     styles += [(checks.check_layer_forward, (layer_with_own_activations,)), (checks.check_momentum_step, (momentum_out_arguments,)),
-               (checks.check_momentum_step, (momentum_slices,)), (checks.check_batch_normalized_example, (noise_loop,)),
+               (checks.check_momentum_step, (momentum_slices,)), (checks.check_adam_step, (adam_in_place,)),
+               (checks.check_batch_normalized_example, (noise_loop,)),
                (checks.check_batchnorm_inference, (inference_one_line,)), (checks.check_ewa_update, (ewa_lerp,)),
                (checks.check_layernorm_forward, (layernorm_transposed,)), (checks.check_groupnorm_forward, (groupnorm_loop,)),
                (checks.check_fold_batchnorm, (fold_with_defaults,)), (checks.check_combine_statistics, (combine_chan_on_copies,))]  # fmt: skip

@@ -61,7 +61,7 @@ from .implementing_batch_norm import (
     reference_backward_staged,
     reference_forward,
 )
-from .mini_batches import MOMENTUM_MISTAKES, check_momentum_step
+from .mini_batches import ADAM_MISTAKES, MOMENTUM_MISTAKES, check_adam_step, check_momentum_step
 from .normalizing_inputs import NORMALIZE_MISTAKES, check_normalize_inputs
 from .other_axes import GROUPNORM_MISTAKES, LAYERNORM_MISTAKES, check_groupnorm_forward, check_layernorm_forward
 from .why_batch_norm_works import NOISE_MISTAKES, check_batch_normalized_example
@@ -76,6 +76,7 @@ __all__ = [
     "check_train_minibatch_gd",
     "check_layer_backward",
     "check_momentum_step",
+    "check_adam_step",
     "check_batch_normalized_example",
     "check_batchnorm_inference",
     "check_ewa_update",
@@ -104,6 +105,7 @@ __all__ = [
     "LOOP_MISTAKES",
     "LAYER_BACKWARD_MISTAKES",
     "MOMENTUM_MISTAKES",
+    "ADAM_MISTAKES",
     "NOISE_MISTAKES",
     "INFERENCE_MISTAKES",
     "EWA_MISTAKES",
