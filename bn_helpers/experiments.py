@@ -6,10 +6,14 @@ numbers in a notebook and the assertions in ``tests/`` come from the same code.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+from .folding import recompute_statistics
+from .layers import accuracy
 from .multiseed import MultiSeedMLP, train_seeds
-from .optimizers import GradientDescent
+from .optimizers import Adam, GradientDescent
 
 
 def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, weight_scale=0.1,
@@ -214,3 +218,79 @@ def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed=0, seeds=None, st
     out = [dict(history=hist, accuracy=hist["val_acc"][-1], probes=seed_probes, probe_steps=np.array(probe_steps))
            for hist, seed_probes in zip(_histories(evals, histories), probes)]  # fmt: skip
     return out[0] if seeds is None else out
+
+
+def batch_size_runs(X, y, X_test, y_test, *, batch_sizes, steps=400, examples=3200, seeds=(0, 1, 2),
+                    learning_rate=1e-3, adam_step=None, layer_sizes=(40, 100, 100, 10)):  # fmt: skip
+    """Notebook 04's batch sizes, with and without batch norm, at equal steps and at equal examples.
+
+    For each batch size ``m`` and each arm, the ReLU network ``layer_sizes``
+    (batch norm in every hidden layer, or none) trains from each of ``seeds``
+    with Adam (``learning_rate``; its update ``adam_step`` if given, see
+    :class:`~bn_helpers.optimizers.Adam`) on mini-batches of ``m`` drawn
+    without replacement (seed ``s`` draws the weights from ``s`` and the order
+    from ``100 + s``; the last, smaller batch of an epoch is dropped). One run
+    per arm serves both comparisons: the test accuracy (eval mode) is taken
+    after ``steps`` steps (``m * steps`` examples seen) and after
+    ``examples // m`` steps (the same number of examples for every ``m``),
+    whichever comes first, and the run stops at the later of the two.
+
+    Returns ``(accuracy, networks)``: ``accuracy[design, m, bn]`` the test
+    accuracy (%) per seed, ``design`` ``"steps"`` or ``"examples"``;
+    ``networks[m]`` the batch-norm networks after ``steps`` steps, one
+    :class:`~bn_helpers.mlp.MLP` per seed.
+    """
+    seeds = list(seeds)
+    accuracy, networks = {}, {}
+    for m in batch_sizes:
+        for bn in (False, True):
+
+            def record(step, model, m=m, bn=bn):
+                if step in (steps, examples // m):
+                    acc = 100 * model.evaluate(X_test, y_test)[1]
+                    if step == steps:
+                        accuracy["steps", m, bn] = acc
+                        if bn:
+                            networks[m] = [model.seed(i) for i in range(model.k)]
+                    if step == examples // m:
+                        accuracy["examples", m, bn] = acc
+
+            model = MultiSeedMLP(list(layer_sizes), batchnorm=bn, rngs=[np.random.default_rng(s) for s in seeds],
+                                 activation="relu")  # fmt: skip
+            train_seeds(model, Adam(learning_rate, step=adam_step), X, y, epochs=10**6, batch_size=m,
+                        max_steps=max(steps, examples // m), rngs=[np.random.default_rng(100 + s) for s in seeds],
+                        drop_last=True, eval_every=10**9, callback=record, progress=False)  # fmt: skip
+    return accuracy, networks
+
+
+def accuracy_by_statistics(model, batch_size, X_train, X_test, y_test):
+    """Test accuracy (%) of a trained :class:`~bn_helpers.mlp.MLP` with batch norm, four ways; the model is unchanged.
+
+    - ``"running averages"``: eval mode, as trained (biased batch variances averaged);
+    - ``"unbiased running variance"``: eval mode, each running variance times
+      ``m / (m - 1)`` (``m = batch_size``): what ``unbiased_running_var=True``
+      would have averaged, since training itself never reads the running
+      averages and an average of ``m / (m - 1)`` times the variances is
+      ``m / (m - 1)`` times their average (up to the start value's weight,
+      ``ewa_beta ** steps``);
+    - ``"recomputed on the training set"``: eval mode with the population
+      statistics of ``X_train`` under the final weights
+      (:func:`~bn_helpers.folding.recompute_statistics`, notebook 08);
+    - ``"training mode, test batches"``: each consecutive batch of
+      ``batch_size`` test examples normalized with its own statistics, as in
+      training (a last, smaller batch is left out).
+    """
+    m = batch_size
+    out = {}
+    net = copy.deepcopy(model).eval()
+    out["running averages"] = 100 * accuracy(net.forward(X_test), y_test)
+    for bn in net.bn.values():
+        bn.running_var = bn.running_var * (m / (m - 1))
+    out["unbiased running variance"] = 100 * accuracy(net.forward(X_test), y_test)
+    net = recompute_statistics(copy.deepcopy(model).eval(), X_train)
+    out["recomputed on the training set"] = 100 * accuracy(net.forward(X_test), y_test)
+    net = copy.deepcopy(model).train()
+    n = X_test.shape[1] - X_test.shape[1] % m
+    right = sum(int((net.forward(X_test[:, k : k + m]).argmax(axis=0) == y_test[k : k + m]).sum()) for k in range(0, n, m))
+    out["training mode, test batches"] = 100 * right / n
+    return out
