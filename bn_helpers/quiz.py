@@ -195,21 +195,21 @@ PREDICTIONS["03-smallest-gradient"] = Prediction(
 # --- 04: mini-batches and optimizers -------------------------------------------------------
 
 PREDICTIONS["04-momentum"] = Prediction(
-    {"a": "momentum more than 2 points higher in both", "b": "within 2 points of each other in both",
-     "c": "momentum more than 2 points lower in both"},
+    {"a": "momentum more than 2 points higher", "b": "within 2 points of each other",
+     "c": "momentum more than 2 points lower"},
     None,
     "The course's momentum averages the gradients, v := 0.9 v + 0.1 dW, so on a steady gradient v settles at dW and "
-    "each step is as long as gradient descent's at the same rate. What momentum changes is the direction: it smooths "
-    "the mini-batch noise and keeps going along a consistent slope. On this problem, in 630 steps, that was worth "
-    "less than a point. (PyTorch's SGD(momentum=0.9) leaves out the 0.1, so at the same rate its steps are 10 times "
-    "longer: compared that way, momentum and gradient descent would differ in step length too, not only in direction.)",
+    "each step is as long as gradient descent's at the same rate. With noisy mini-batch gradients the average cancels "
+    "part of the noise, which changes the direction and shortens the steps; on this problem, in 630 steps, that was "
+    "worth less than a point. (PyTorch's SGD(momentum=0.9) leaves out the 0.1, so at the same rate its steps are 10 "
+    "times longer: compared that way, the two would differ in step length too.)",
 )  # fmt: skip
 
 PREDICTIONS["04-batch-size"] = Prediction(
     {"a": "none: it helps at every batch size from 2 up", "b": "2", "c": "4", "d": "8", "e": "16 or more"},
     None,
-    "Batch norm lowered the test accuracy at batches of 2 and 4, in every seed, and raised it from 8 up, at equal "
-    "steps and (on average) at equal examples alike. With 2 examples every normalized value is -1 or +1 (the cells "
+    "Here batch norm lowered the test accuracy at batches of 2 and 4, in every seed, and raised it from 8 up on "
+    "average, at equal steps and at equal examples alike. With 2 examples every normalized value is -1 or +1 (the cells "
     "below show it): each unit tells the next layer only which of the two was larger. With 4, the mean and variance of "
     "four numbers still move a lot from batch to batch (section 3's noise, about half of sigma for the mean), so every "
     "normalized value is noisy. From 8 up the noise is small enough for batch norm's benefits to win.",

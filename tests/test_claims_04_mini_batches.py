@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from bn_helpers import (MLP, GradientDescent, MultiSeedMLP, adam_step, batchnorm_forward, iterate_minibatches, load_mnist1d,
+from bn_helpers import (MLP, GradientDescent, MultiSeedMLP, RMSprop, adam_step, batchnorm_forward, iterate_minibatches, load_mnist1d,
                         make_optimizer, train, train_seeds)
 from bn_helpers.experiments import accuracy_by_statistics, batch_size_runs
 from bn_helpers.widgets import batch_size_widget, batch_statistics, batch_statistics_summary, draw_batch_statistics
@@ -88,7 +88,7 @@ def test_the_training_loss_shows_no_speed_up_from_batch_norm_here(optimizer_runs
         assert (without.mean(axis=0) - with_bn.mean(axis=0)).max() < 0.15, name
     without, with_bn = per_epoch("rmsprop", False), per_epoch("rmsprop", True)
     assert with_bn[:, 0].max() < without[:, 0].min()  # "batch norm starts lower"
-    assert (without.mean(axis=0)[4:] < with_bn.mean(axis=0)[4:]).all()  # "from about epoch 5 ... without is lower"
+    assert (without.mean(axis=0)[3:] < with_bn.mean(axis=0)[3:]).all()  # "from about epoch 4 ... without is lower"
     assert (without[:, 5:].max(axis=0) < with_bn[:, 5:].min(axis=0)).all()  # and in every seed from epoch 6
 
 
@@ -127,7 +127,7 @@ def test_small_batches_hurt_batchnorm_under_both_budgets(batch_size_sweep):
     acc, _ = batch_size_sweep
     gain = {(d, m): acc[d, m, True] - acc[d, m, False] for d in ("steps", "examples") for m in [2, 4, 8, 16, 32, 64, 128]}
     for design in ("steps", "examples"):
-        assert (gain[design, 2] < -10).all(), gain[design, 2]  # "more than 10 points in every seed"
+        assert (gain[design, 2] < -8).all() and gain[design, 2].mean() < -10, gain[design, 2]  # "about 10 or more"
         assert (gain[design, 4] < -1).all() and gain[design, 4].mean() > -8, gain[design, 4]  # "a few points, every seed"
         assert all(gain[design, m].mean() > 1 for m in (8, 16, 32, 64, 128))  # "from 8 up it helps (on average)"
     assert all((gain["steps", m] > 0.5).all() for m in (8, 16, 32, 64, 128))  # at equal steps in every seed
@@ -154,10 +154,10 @@ def test_better_statistics_do_not_rescue_batch_size_2(data, batch_size_sweep):
     assert all(11 < mean[2][k] < 19 for k in eval_modes)  # "all near 15%"
     assert all((np.array([w[k] for w in ways[2]]) < acc["steps", 2, False] - 8).all() for k in eval_modes)  # far below
     assert mean[2]["training mode, test batches"] < min(mean[2][k] for k in eval_modes)  # "worse still"
-    assert mean[2]["training mode, test batches"] < 16  # "near the 10% of guessing"
+    assert 10 < mean[2]["training mode, test batches"] < 16  # "only a few points above the 10% of guessing"
     for m in (4, 8, 16):  # "training mode is 4 to 6 points below them"
         gap = min(mean[m][k] for k in eval_modes) - mean[m]["training mode, test batches"]
-        assert 3.3 < gap < 7, (m, gap)
+        assert 3.3 < gap < 7, (m, gap)  # "about 4 to 6"
     assert max(mean[4][k] for k in eval_modes) < acc["steps", 4, False].mean()  # "at 4 ... stays below"
 
 
@@ -183,6 +183,14 @@ def test_adams_first_step_sizes_as_the_notebook_says():
     params = {"W1": np.zeros((1, 3))}
     adam_step(params, {"W1": g}, {"W1": np.zeros((1, 3))}, {"W1": np.zeros((1, 3))}, 1, learning_rate=0.01)
     np.testing.assert_allclose(np.abs(params["W1"]), 0.01, rtol=1e-4)  # "with both corrections, alpha"
+    # RMSprop on a steady gradient: "its first step is 31.6 alpha, its tenth about 10 alpha, still 1.5 alpha at step 630"
+    optimizer, w = RMSprop(1.0), {"W": np.zeros((1, 1))}
+    steps = []
+    for _ in range(630):
+        before = w["W"].copy()
+        optimizer.step(w, {"W": np.full((1, 1), 0.7)})
+        steps.append(float(np.abs(w["W"] - before)[0, 0]))
+    assert round(steps[0], 1) == 31.6 and round(steps[9]) == 10 and round(steps[629], 1) == 1.5
 
 
 def test_the_spread_of_248_batch_means_is_uncertain_by_a_few_percent():
