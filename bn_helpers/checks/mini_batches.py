@@ -59,6 +59,15 @@ def _three_steps(step, state=("velocities",), counted=False):
     return fn
 
 
+#: The mistake both steps share: the right values in arrays of the learner's own, and params left as they were.
+_NOT_IN_PLACE = ("params are not updated in place: change the arrays in params (e.g. `params[name] -= ...`), so that "
+                 "every layer holding them sees the new values.")  # fmt: skip
+
+
+def _unchanged(params, grads, *hyperparameters):
+    return tuple(np.array(v, dtype=float) for v in params.values())
+
+
 def _step_mistake(update):
     def step(params, grads, velocities, learning_rate, momentum):
         for k in params:
@@ -96,9 +105,7 @@ MOMENTUM_MISTAKES = [
     Mistake("your velocity does not carry over from one step to the next: store it in velocities[name] "
             "(in place), so the next step starts from it.", _step_mistake(_no_memory)),
     Mistake("you step up the gradient: W := W - learning_rate * v (minus, to lower the loss).", _step_mistake(_ascent)),
-    Mistake("params are not updated in place: change the arrays in params (e.g. `params[name] -= ...`), so that "
-            "every layer holding them sees the new values.", lambda params, grads, lr, mom: tuple(
-                np.array(v, dtype=float) for v in params.values())),
+    Mistake(_NOT_IN_PLACE, _unchanged),
 ]
 
 
@@ -193,9 +200,7 @@ ADAM_MISTAKES = [
             _adam_build(swapped=True)),
     Mistake("you update only the W's. gamma and beta (and b) are parameters too: Adam updates every entry of params "
             "from its own gradient, with its own v and s.", _adam_build(only_w=True)),
-    Mistake("params are not updated in place: change the arrays in params (e.g. `params[name] -= ...`), so that "
-            "every layer holding them sees the new values.", lambda params, grads, lr, b1, b2, eps: tuple(
-                np.array(v, dtype=float) for v in params.values())),
+    Mistake(_NOT_IN_PLACE, _unchanged),
 ]
 
 
