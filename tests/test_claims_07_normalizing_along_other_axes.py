@@ -96,3 +96,65 @@ def test_group_norm_needs_no_batch_at_test_time():
     np.testing.assert_allclose(one_by_one, net.forward(Xt)[0], rtol=1e-12, atol=1e-12)
     bn = ConvNet(n_C=4, norm="batch", groups=2, rng=np.random.default_rng(0))  # batch norm in training mode does depend
     assert not np.allclose(np.hstack([bn.forward(Xt[i : i + 2])[0] for i in range(0, 20, 2)]), bn.forward(Xt)[0])
+
+
+@pytest.fixture(scope="module")
+def sweep_losses():
+    d = load_digits()
+    X, Xt = digits_as_images(d.X_train), digits_as_images(d.X_test)
+    _, losses = norm_runs(X, d.y_train, Xt, d.y_test, [None, "batch", "layer", "group"], [2, 8, 128], seeds=[0, 1, 2],
+                          steps=100, learning_rate=0.02)  # fmt: skip
+    return {n: {b: losses[n][b].reshape(3, 10, 10).mean(axis=2) for b in losses[n]} for n in losses}  # the figure's windows
+
+
+def test_normalized_conv_nets_train_faster_where_the_end_points_agree(sweep_losses):
+    w = sweep_losses
+    normed = ["batch", "layer", "group"]
+    for b in (8, 128):  # "lower the training loss faster than the one without, batch norm fastest early on"
+        for n in normed:
+            assert (w[n][b].mean(axis=0)[1:5] < w[None][b].mean(axis=0)[1:5]).all(), (b, n)
+        assert all(w["batch"][b].mean(axis=0)[1] < w[n][b].mean(axis=0)[1] for n in ("layer", "group"))
+    for n in normed:  # "at 128 they end lower in every seed"
+        assert w[n][128][:, -1].max() < w[None][128][:, -1].min(), n
+    for n in normed:  # at 2: "ahead in the middle of the run too, but the seed bands overlap, and by step 100 ... meet"
+        assert (w[n][2].mean(axis=0)[2:6] < w[None][2].mean(axis=0)[2:6]).all(), n
+        assert w[n][2][:, 3].max() > w[None][2][:, 3].min()  # overlapping bands
+        assert abs(w[n][2].mean(axis=0)[-1] - w[None][2].mean(axis=0)[-1]) < 0.2
+
+
+def test_the_family_is_one_computation():
+    from bn_helpers import batchnorm_forward
+    from bn_helpers.normalization import groupnorm_forward, instancenorm_forward, normalize_forward
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(1.0, 2.0, (4, 3, 3, 6))
+    g, b = rng.uniform(0.5, 2.0, (1, 1, 1, 6)), rng.uniform(-1.0, 1.0, (1, 1, 1, 6))
+    dense, _ = batchnorm_forward(X.reshape(-1, 6).T, g.reshape(6, 1), b.reshape(6, 1))
+    np.testing.assert_allclose(normalize_forward(X, g, b, axes=(0, 1, 2))[0], dense.T.reshape(X.shape), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(groupnorm_forward(X, g, b, 1)[0], normalize_forward(X, g, b, axes=(1, 2, 3))[0], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(groupnorm_forward(X, g, b, 6)[0], instancenorm_forward(X, g, b)[0], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(groupnorm_forward(X, g, b, 6)[0], normalize_forward(X, g, b, axes=(1, 2))[0], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.unchecked_cell
+def test_in_the_dense_network_only_batch_norm_collapses_at_a_batch_of_2():
+    from bn_helpers import Adam, MultiSeedMLP, load_mnist1d, train_seeds
+
+    data, seeds, acc = load_mnist1d(), [0, 1, 2], {}
+    for b in (2, 4, 64):
+        for n in (None, "batch", "layer", "group"):
+            options = dict(batchnorm=False) if n is None else dict(batchnorm=True, norm=n, groups=4 if n == "group" else None)
+            nets = MultiSeedMLP([40, 100, 100, 10], rngs=[np.random.default_rng(s) for s in seeds], activation="relu", **options)
+            hs = train_seeds(nets, Adam(1e-3), data.X_train, data.y_train, epochs=10**6, max_steps=400, batch_size=b,
+                             rngs=[np.random.default_rng(100 + s) for s in seeds], X_val=data.X_test, y_val=data.y_test,
+                             drop_last=True, eval_every=10**9, progress=False)  # fmt: skip
+            acc[n, b] = np.array([100 * h["val_acc"][-1] for h in hs])
+    assert (acc["batch", 2] < acc[None, 2] - 8).all() and 11 < acc["batch", 2].mean() < 19  # "about 15% ... every seed"
+    assert 26 < acc[None, 2].mean() < 32  # "about 29%"
+    for n in ("layer", "group"):
+        assert abs(acc[n, 2].mean() - acc[None, 2].mean()) < 4 and acc[n, 2].min() > acc["batch", 2].max()  # no collapse
+        assert acc[n, 64].mean() < acc[None, 64].mean() + 1  # "no better than no normalization"
+    at_4 = [acc[n, 4].mean() for n in (None, "batch", "layer", "group")]
+    assert max(at_4) - min(at_4) < 4  # "within a few points"
+    assert all(acc["batch", 64].min() > acc[n, 64].max() for n in (None, "layer", "group"))  # "ahead in every seed"
+    assert 47 < acc["batch", 64].mean() < 53  # "about 50%"
