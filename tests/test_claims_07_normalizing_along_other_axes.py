@@ -110,16 +110,15 @@ def sweep_losses():
 def test_normalized_conv_nets_train_faster_where_the_end_points_agree(sweep_losses):
     w = sweep_losses
     normed = ["batch", "layer", "group"]
-    for b in (8, 128):  # "lower the training loss faster than the one without, batch norm fastest early on"
+    for n in normed:  # at 128 "lower the training loss faster than the one without"
+        assert (w[n][128].mean(axis=0)[1:5] < w[None][128].mean(axis=0)[1:5]).all(), n
+    for b in (8, 2):  # "a little ahead in the first half of the run, within the seed bands, and by step 100 ... meet"
         for n in normed:
-            assert (w[n][b].mean(axis=0)[1:5] < w[None][b].mean(axis=0)[1:5]).all(), (b, n)
-        assert all(w["batch"][b].mean(axis=0)[1] < w[n][b].mean(axis=0)[1] for n in ("layer", "group"))
+            assert (w[n][b].mean(axis=0)[2:5] < w[None][b].mean(axis=0)[2:5]).all(), (b, n)
+            assert abs(w[n][b].mean(axis=0)[-1] - w[None][b].mean(axis=0)[-1]) < 0.2, (b, n)
+        assert any(w[n][b][:, k].max() > w[None][b][:, k].min() for n in normed for k in range(2, 5))  # bands overlap
     for n in normed:  # "at 128 they end lower in every seed"
         assert w[n][128][:, -1].max() < w[None][128][:, -1].min(), n
-    for n in normed:  # at 2: "ahead in the middle of the run too, but the seed bands overlap, and by step 100 ... meet"
-        assert (w[n][2].mean(axis=0)[2:6] < w[None][2].mean(axis=0)[2:6]).all(), n
-        assert w[n][2][:, 3].max() > w[None][2][:, 3].min()  # overlapping bands
-        assert abs(w[n][2].mean(axis=0)[-1] - w[None][2].mean(axis=0)[-1]) < 0.2
 
 
 def test_the_family_is_one_computation():
@@ -153,7 +152,7 @@ def test_in_the_dense_network_only_batch_norm_collapses_at_a_batch_of_2():
     assert 26 < acc[None, 2].mean() < 32  # "about 29%"
     for n in ("layer", "group"):
         assert abs(acc[n, 2].mean() - acc[None, 2].mean()) < 4 and acc[n, 2].min() > acc["batch", 2].max()  # no collapse
-        assert acc[n, 64].mean() < acc[None, 64].mean() + 1  # "no better than no normalization"
+        assert abs(acc[n, 64].mean() - acc[None, 64].mean()) < 2.5  # "within about a point of no normalization"
     at_4 = [acc[n, 4].mean() for n in (None, "batch", "layer", "group")]
     assert max(at_4) - min(at_4) < 4  # "within a few points"
     assert all(acc["batch", 64].min() > acc[n, 64].max() for n in (None, "layer", "group"))  # "ahead in every seed"
