@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from bn_helpers import checks
+from bn_helpers import batchnorm_forward, checks
 
 
 def layernorm(Z, gamma, beta, eps=1e-5):
@@ -24,7 +24,41 @@ def groupnorm(X, gamma, beta, groups, eps=1e-5):
     return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
 
 
+def spatial(X, gamma, beta, eps=1e-5):
+    m, n_H, n_W, n_C = X.shape
+    Z_tilde, cache = batchnorm_forward(X.reshape(-1, n_C).T, gamma.reshape(n_C, 1), beta.reshape(n_C, 1), eps)
+    return Z_tilde.T.reshape(X.shape), cache
+
+
 # --- learner-style mistakes -------------------------------------------------------------
+
+
+def sp_reshape_rows(X, gamma, beta, eps=1e-5):
+    n_C = X.shape[3]
+    Z_tilde, cache = batchnorm_forward(X.reshape(n_C, -1), gamma.reshape(n_C, 1), beta.reshape(n_C, 1), eps)
+    return Z_tilde.reshape(X.shape), cache
+
+
+def sp_reshape_back(X, gamma, beta, eps=1e-5):
+    n_C = X.shape[3]
+    Z_tilde, cache = batchnorm_forward(X.reshape(-1, n_C).T, gamma.reshape(n_C, 1), beta.reshape(n_C, 1), eps)
+    return Z_tilde.reshape(X.shape), cache  # no transpose on the way back
+
+
+def sp_per_position(X, gamma, beta, eps=1e-5):
+    mu, var = X.mean(axis=0, keepdims=True), X.var(axis=0, keepdims=True)
+    return gamma * (X - mu) / np.sqrt(var + eps) + beta, None
+
+
+def sp_instance(X, gamma, beta, eps=1e-5):
+    mu, var = X.mean(axis=(1, 2), keepdims=True), X.var(axis=(1, 2), keepdims=True)
+    return gamma * (X - mu) / np.sqrt(var + eps) + beta, None
+
+
+def sp_no_affine(X, gamma, beta, eps=1e-5):
+    n_C = X.shape[3]
+    Z_tilde, cache = batchnorm_forward(X.reshape(-1, n_C).T, np.ones((n_C, 1)), np.zeros((n_C, 1)), eps)
+    return Z_tilde.T.reshape(X.shape), cache
 
 
 def ln_over_examples(Z, gamma, beta, eps=1e-5):
@@ -75,7 +109,9 @@ def gn_one_group(X, gamma, beta, groups, eps=1e-5):
 def test_right_implementations_pass_with_a_bound(capsys):
     checks.check_layernorm_forward(layernorm)
     checks.check_groupnorm_forward(groupnorm)
+    checks.check_spatial_batchnorm_forward(spatial)
     out = capsys.readouterr().out.splitlines()
+    assert out[2].startswith("check_spatial_batchnorm_forward: right in all 5 cases") and "1e-4 in float32" in out[2]
     assert out[0].startswith("check_layernorm_forward: right in all 5 cases") and "1e-10 in float64" in out[0]
     assert out[1].startswith("check_groupnorm_forward: right in all 6 cases") and "1e-4 in float32" in out[1]
 
@@ -146,6 +182,11 @@ def gn_ddof(X, gamma, beta, groups, eps=1e-5):
         (checks.check_groupnorm_forward, gn_interleaved, "group boundaries are wrong"),
         (checks.check_groupnorm_forward, gn_instance, "each channel gets its own statistics"),
         (checks.check_groupnorm_forward, gn_one_group, "all channels of an example share one mean"),
+        (checks.check_spatial_batchnorm_forward, sp_reshape_rows, "X.reshape\\(n_C, -1\\) does not put one channel in each row"),
+        (checks.check_spatial_batchnorm_forward, sp_reshape_back, "the way back is not the way in"),
+        (checks.check_spatial_batchnorm_forward, sp_per_position, "your statistics are per channel and position, over the examples only"),
+        (checks.check_spatial_batchnorm_forward, sp_instance, "per example and channel, over the positions only \\(axes 1, 2\\): that is instance"),
+        (checks.check_spatial_batchnorm_forward, sp_no_affine, "gamma and beta are not applied: pass them to batch norm"),
     ],
 )  # fmt: skip
 def test_each_mistake_is_named(check, fn, message):
@@ -174,5 +215,14 @@ def test_every_catalogued_mistake_of_notebook_07_has_a_test_here():
     tested = [node.elts[2].value for node in ast.walk(ast.parse(open(__file__).read()))
               if isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[2], ast.Constant)
               and isinstance(node.elts[2].value, str)]  # fmt: skip
-    for mistake in checks.LAYERNORM_MISTAKES + checks.GROUPNORM_MISTAKES:
+    for mistake in checks.LAYERNORM_MISTAKES + checks.GROUPNORM_MISTAKES + checks.SPATIAL_MISTAKES:
         assert any(re.search(p, mistake.message) for p in tested), f"no test names: {mistake.message}"
+
+
+def test_spatial_batch_norm_may_call_batchnorm_forward_but_not_the_package_answer():
+    from bn_helpers.normalization import spatial_batchnorm_forward
+
+    assert checks.verdict(checks.check_spatial_batchnorm_forward, spatial)[0].status == "right"  # calls batchnorm_forward
+    score, said = checks.verdict(checks.check_spatial_batchnorm_forward, spatial_batchnorm_forward)
+    assert score == 0 and "is bn_helpers' own bn_helpers.normalization.spatial_batchnorm_forward" in said
+    assert "(it may call batchnorm_forward from bn_helpers, by those names)" in said

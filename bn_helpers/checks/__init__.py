@@ -63,7 +63,14 @@ from .implementing_batch_norm import (
 )
 from .mini_batches import ADAM_MISTAKES, MOMENTUM_MISTAKES, check_adam_step, check_momentum_step
 from .normalizing_inputs import NORMALIZE_MISTAKES, check_normalize_inputs
-from .other_axes import GROUPNORM_MISTAKES, LAYERNORM_MISTAKES, check_groupnorm_forward, check_layernorm_forward
+from .other_axes import (
+    GROUPNORM_MISTAKES,
+    LAYERNORM_MISTAKES,
+    SPATIAL_MISTAKES,
+    check_groupnorm_forward,
+    check_layernorm_forward,
+    check_spatial_batchnorm_forward,
+)
 from .why_batch_norm_works import NOISE_MISTAKES, check_batch_normalized_example
 
 __all__ = [
@@ -82,6 +89,7 @@ __all__ = [
     "check_ewa_update",
     "check_batchnorm_layer",
     "check_layernorm_forward",
+    "check_spatial_batchnorm_forward",
     "check_groupnorm_forward",
     "check_fold_batchnorm",
     "check_combine_statistics",
@@ -111,6 +119,7 @@ __all__ = [
     "EWA_MISTAKES",
     "TRAIN_EVAL_MISTAKES",
     "LAYERNORM_MISTAKES",
+    "SPATIAL_MISTAKES",
     "GROUPNORM_MISTAKES",
     "FOLD_MISTAKES",
     "COMBINE_MISTAKES",

@@ -1,10 +1,10 @@
-"""Notebook 07's checks: layer norm over each example's units, group norm over a group of channels."""
+"""Notebook 07's checks: layer norm over each example's units, spatial batch norm per channel, group norm over a group of channels."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..normalization import groupnorm_forward, layernorm_forward
+from ..normalization import groupnorm_forward, layernorm_forward, spatial_batchnorm_forward
 from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run, size
 
 
@@ -83,6 +83,108 @@ def check_layernorm_forward(fn, hidden=False):
     run("check_layernorm_forward", fn, _layernorm_ref, drawn(_layernorm_cases, hidden), LAYERNORM_MISTAKES, ["Z_tilde"],
         shapes=_LAYER_NORM_SHAPES,
         select=lambda out: returns_tuple(2, "layernorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
+
+
+_SPATIAL_SHAPES = ("Check the shapes: spatial batch norm is notebook 02's batch norm on a matrix with one row per channel "
+                   "and one column per example and position, shape (n_C, m * n_H * n_W): X.reshape(-1, n_C).T, with "
+                   "gamma and beta as (n_C, 1); the result goes back the same way, .T then .reshape(X.shape).")  # fmt: skip
+
+
+def _spatial_cases(rng=None):
+    visible = rng is None
+    rng = np.random.default_rng(717) if rng is None else rng
+
+    def params(n_C, dtype=np.float64):
+        return (rng.uniform(0.5, 2.0, (1, 1, 1, n_C)).astype(dtype) * rng.choice([-1.0, 1.0], (1, 1, 1, n_C)).astype(dtype),
+                rng.uniform(-2.0, 2.0, (1, 1, 1, n_C)).astype(dtype))  # fmt: skip
+
+    def images(shape, dtype=np.float64):
+        # every channel with its own offset and scale, and every position its own offset too, so that statistics
+        # over the wrong entries (one position, one example, channels mixed by a reshape) show
+        n_C = shape[-1]
+        offsets = rng.uniform(-1.0, 1.0, (1, shape[1], shape[2], 1))
+        return (rng.normal(0.0, 1.0, shape) * rng.uniform(0.5, 3.0, n_C) + rng.uniform(-3.0, 3.0, n_C) + offsets).astype(dtype)
+
+    if visible:
+        shapes = [(2, 3, 3, 4), (1, 2, 3, 3), (3, 2, 4, 3), (2, 2, 2, 4), (2, 3, 3, 2)]
+    else:  # drawn: at least 2 channels and 2 positions, n_H unlike n_W in the third case, m = 1 in the second
+        def draw(m=None, square=True):
+            n_H = size(rng, 2, 4)
+            return (m or size(rng, 2, 4), n_H, n_H if square else size(rng, 2, 4, avoid=[n_H]), size(rng, 2, 5))
+
+        shapes = [draw(), draw(m=1, square=False), draw(square=False), draw(), draw()]
+    (m, n_H, n_W, n_C), one, (m3, h3, w3, c3), eps_shape, f32 = shapes
+    return [
+        Case(f"{m} examples of {n_H} x {n_W} positions, {n_C} channels, non-trivial gamma and beta",
+             (images(shapes[0]), *params(n_C))),
+        Case(f"a single example (m = 1) of {one[1]} x {one[2]} positions", (images(one), *params(one[3]))),
+        Case(f"{m3} examples of {h3} x {w3} positions (n_H unlike n_W), {c3} channels", (images(shapes[2]), *params(c3))),
+        Case("eps = 0.1", (images(eps_shape), *params(eps_shape[3])), {"eps": 0.1}),
+        Case("float32 input", (images(f32, np.float32), *params(f32[3], np.float32))),
+    ]
+
+
+def _spatial_ref(X, gamma, beta, eps=1e-5):
+    f = lambda a: np.asarray(a, dtype=float)  # noqa: E731
+    return (spatial_batchnorm_forward(f(X), f(gamma), f(beta), eps)[0],)
+
+
+def _spatial(X, g, b, eps=1e-5, rows="right", back="right", axes=(0, 1, 2), affine=True, affine_in_rows=False):
+    """Spatial batch norm with pieces swapped out: the engine of the mistakes below.
+
+    ``affine_in_rows``: gamma and beta applied to the (n_C, m n_H n_W) matrix, as notebook 02's batch norm does
+    when it is given them as (n_C, 1) columns, before the way back (which then scrambles them too, if wrong).
+    """
+    X = np.asarray(X, dtype=float)
+    m, n_H, n_W, n_C = X.shape
+    if axes != (0, 1, 2):
+        mu, var = X.mean(axis=axes, keepdims=True), X.var(axis=axes, keepdims=True)
+        out = (X - mu) / np.sqrt(var + eps)
+        return (g * out + b if affine else out,)
+    Z = X.reshape(-1, n_C).T if rows == "right" else X.reshape(n_C, -1)
+    Z_norm = (Z - Z.mean(axis=1, keepdims=True)) / np.sqrt(Z.var(axis=1, keepdims=True) + eps)
+    if affine_in_rows:
+        Z_norm = np.reshape(g, (n_C, 1)) * Z_norm + np.reshape(b, (n_C, 1))
+    out = Z_norm.T.reshape(X.shape) if back == "right" else Z_norm.reshape(X.shape)
+    return (g * out + b if affine and not affine_in_rows else out,)
+
+
+_ROWS = ("X.reshape(n_C, -1) does not put one channel in each row: the channels are X's last axis, so each row of "
+         "that reshape mixes channels and positions. Reshape to (-1, n_C), one row per example and position, and "
+         "transpose: X.reshape(-1, n_C).T.")  # fmt: skip
+_BACK = ("the way back is not the way in: your (n_C, m * n_H * n_W) result must be transposed back to "
+         "(m * n_H * n_W, n_C) before it is reshaped to (m, n_H, n_W, n_C).")  # fmt: skip
+
+SPATIAL_MISTAKES = [
+    Mistake(_ROWS, lambda X, g, b, eps=1e-5: _spatial(X, g, b, eps, rows="reshape", back="reshape")),
+    Mistake(_BACK, lambda X, g, b, eps=1e-5: _spatial(X, g, b, eps, back="reshape")),
+    # the same two mistakes, with gamma and beta given to notebook 02's batch norm as (n_C, 1) columns
+    Mistake(_ROWS, lambda X, g, b, eps=1e-5: _spatial(X, g, b, eps, rows="reshape", back="reshape", affine_in_rows=True)),
+    Mistake(_BACK, lambda X, g, b, eps=1e-5: _spatial(X, g, b, eps, back="reshape", affine_in_rows=True)),
+    Mistake("your statistics are per channel and position, over the examples only (axis 0): spatial batch norm "
+            "shares one mean and variance per channel across all positions too, axes (0, 1, 2).",
+            lambda X, g, b, eps=1e-5: _spatial(X, g, b, eps, axes=(0,))),
+    Mistake("your statistics are per example and channel, over the positions only (axes 1, 2): that is instance "
+            "norm. Batch norm also takes them over the examples: axes (0, 1, 2).",
+            lambda X, g, b, eps=1e-5: _spatial(X, g, b, eps, axes=(1, 2))),
+    Mistake("gamma and beta are not applied: pass them to batch norm as (n_C, 1) columns, gamma.reshape(n_C, 1), "
+            "or apply them to the result, gamma * out + beta.",
+            lambda X, g, b, eps=1e-5: _spatial(X, g, b, eps, affine=False)),
+]
+
+
+@learner_facing(points=2)
+def check_spatial_batchnorm_forward(fn, hidden=False):
+    """Check ``fn(X, gamma, beta, eps=1e-5) -> (out, cache)`` against :func:`bn_helpers.normalization.spatial_batchnorm_forward`.
+
+    ``X`` ``(m, n_H, n_W, n_C)``, ``gamma`` and ``beta`` ``(1, 1, 1, n_C)``; only ``out`` is compared. ``fn``
+    may call notebook 02's ``batchnorm_forward`` (the exercise is the reshape around it).
+    """
+    need_function(fn, "check_spatial_batchnorm_forward", "check_spatial_batchnorm_forward(spatial_batchnorm_forward)",
+                  allowed=("batchnorm_forward",))  # fmt: skip
+    run("check_spatial_batchnorm_forward", fn, _spatial_ref, drawn(_spatial_cases, hidden), SPATIAL_MISTAKES, ["out"],
+        shapes=_SPATIAL_SHAPES,
+        select=lambda out: returns_tuple(2, "spatial_batchnorm_forward", ["out", "cache"])(out)[:1])  # fmt: skip
 
 
 def _groupnorm_cases(rng=None):
