@@ -85,6 +85,18 @@ def check_layernorm_forward(fn, hidden=False):
         select=lambda out: returns_tuple(2, "layernorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
 
 
+def _channel_params(rng, n_C, dtype=np.float64):
+    """gamma and beta ``(1, 1, 1, n_C)``: sizes 0.5-2 of either sign, shifts in [-2, 2]."""
+    return (rng.uniform(0.5, 2.0, (1, 1, 1, n_C)).astype(dtype) * rng.choice([-1.0, 1.0], (1, 1, 1, n_C)).astype(dtype),
+            rng.uniform(-2.0, 2.0, (1, 1, 1, n_C)).astype(dtype))  # fmt: skip
+
+
+def _channel_images(rng, shape, dtype=np.float64):
+    """Activations ``shape`` ``(m, n_H, n_W, n_C)``, every channel with its own offset and scale (mixed-up channels show)."""
+    n_C = shape[-1]
+    return (rng.normal(0.0, 1.0, shape) * rng.uniform(0.5, 3.0, n_C) + rng.uniform(-3.0, 3.0, n_C)).astype(dtype)
+
+
 _SPATIAL_SHAPES = ("Check the shapes: spatial batch norm is notebook 02's batch norm on a matrix with one row per channel "
                    "and one column per example and position, shape (n_C, m * n_H * n_W): X.reshape(-1, n_C).T, with "
                    "gamma and beta as (n_C, 1); the result goes back the same way, .T then .reshape(X.shape).")  # fmt: skip
@@ -95,15 +107,12 @@ def _spatial_cases(rng=None):
     rng = np.random.default_rng(717) if rng is None else rng
 
     def params(n_C, dtype=np.float64):
-        return (rng.uniform(0.5, 2.0, (1, 1, 1, n_C)).astype(dtype) * rng.choice([-1.0, 1.0], (1, 1, 1, n_C)).astype(dtype),
-                rng.uniform(-2.0, 2.0, (1, 1, 1, n_C)).astype(dtype))  # fmt: skip
+        return _channel_params(rng, n_C, dtype)
 
     def images(shape, dtype=np.float64):
-        # every channel with its own offset and scale, and every position its own offset too, so that statistics
-        # over the wrong entries (one position, one example, channels mixed by a reshape) show
-        n_C = shape[-1]
+        # every position with its own offset too, so that statistics per position or per example show
         offsets = rng.uniform(-1.0, 1.0, (1, shape[1], shape[2], 1))
-        return (rng.normal(0.0, 1.0, shape) * rng.uniform(0.5, 3.0, n_C) + rng.uniform(-3.0, 3.0, n_C) + offsets).astype(dtype)
+        return (_channel_images(rng, shape, np.float64) + offsets).astype(dtype)
 
     if visible:
         shapes = [(2, 3, 3, 4), (1, 2, 3, 3), (3, 2, 4, 3), (2, 2, 2, 4), (2, 3, 3, 2)]
@@ -192,13 +201,10 @@ def _groupnorm_cases(rng=None):
     rng = np.random.default_rng(77) if rng is None else rng
 
     def params(n_C, dtype=np.float64):
-        return (rng.uniform(0.5, 2.0, (1, 1, 1, n_C)).astype(dtype) * rng.choice([-1.0, 1.0], (1, 1, 1, n_C)).astype(dtype),
-                rng.uniform(-2.0, 2.0, (1, 1, 1, n_C)).astype(dtype))  # fmt: skip
+        return _channel_params(rng, n_C, dtype)
 
     def images(shape, dtype=np.float64):
-        # every channel with its own offset and scale, so that mixing channels up shows
-        n_C = shape[-1]
-        return (rng.normal(0.0, 1.0, shape) * rng.uniform(0.5, 3.0, n_C) + rng.uniform(-3.0, 3.0, n_C)).astype(dtype)
+        return _channel_images(rng, shape, dtype)
 
     if visible:
         return [
