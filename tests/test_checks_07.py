@@ -226,3 +226,17 @@ def test_spatial_batch_norm_may_call_batchnorm_forward_but_not_the_package_answe
     score, said = checks.verdict(checks.check_spatial_batchnorm_forward, spatial_batchnorm_forward)
     assert score == 0 and "is bn_helpers' own bn_helpers.normalization.spatial_batchnorm_forward" in said
     assert "(it may call batchnorm_forward from bn_helpers, by those names)" in said
+
+
+def sp_no_transpose(X, gamma, beta, eps=1e-5):
+    n_C = X.shape[3]
+    Z_tilde, cache = batchnorm_forward(X.reshape(-1, n_C), gamma.reshape(n_C, 1), beta.reshape(n_C, 1), eps)
+    return Z_tilde.reshape(X.shape), cache
+
+
+def test_a_matrix_the_wrong_way_round_is_named_as_such_not_as_gammas_fault():
+    score, said = checks.verdict(checks.check_spatial_batchnorm_forward, sp_no_transpose)
+    assert score == 0 and "raised ValueError: gamma must have shape (18, 1)" in said, said
+    assert "the matrix you gave batch norm does not have one row per channel" in said
+    verdict = said.split("Where your code raised")[0]  # (the traceback after it quotes the learner's own lines)
+    assert ".T" not in verdict and "reshape(-1, n_C)" not in verdict  # the way is described, not written out

@@ -97,9 +97,13 @@ def _channel_images(rng, shape, dtype=np.float64):
     return (rng.normal(0.0, 1.0, shape) * rng.uniform(0.5, 3.0, n_C) + rng.uniform(-3.0, 3.0, n_C)).astype(dtype)
 
 
-_SPATIAL_SHAPES = ("Check the shapes: spatial batch norm is notebook 02's batch norm on a matrix with one row per channel "
-                   "and one column per example and position, shape (n_C, m * n_H * n_W): X.reshape(-1, n_C).T, with "
-                   "gamma and beta as (n_C, 1); the result goes back the same way, .T then .reshape(X.shape).")  # fmt: skip
+_SPATIAL_SHAPES = ("Check the shapes: notebook 02's batch norm wants a matrix with one row per channel and one column "
+                   "per example and position, (n_C, m * n_H * n_W), and gamma and beta as (n_C, 1) columns. X holds "
+                   "its channels on its last axis, so the rows must be made from that axis; the result goes back to "
+                   "X's shape the reverse way.")  # fmt: skip
+# batchnorm_forward checks its own shapes: a matrix the wrong way round makes it refuse gamma, which is not what is wrong
+_SPATIAL_HINTS = [("gamma must have shape (", "If your gamma is (n_C, 1), the matrix you gave batch norm does not have "
+                   "one row per channel: " + _SPATIAL_SHAPES.removeprefix("Check the shapes: "))]  # fmt: skip
 
 
 def _spatial_cases(rng=None):
@@ -159,8 +163,8 @@ def _spatial(X, g, b, eps=1e-5, rows="right", back="right", axes=(0, 1, 2), affi
 
 
 _ROWS = ("X.reshape(n_C, -1) does not put one channel in each row: the channels are X's last axis, so each row of "
-         "that reshape mixes channels and positions. Reshape to (-1, n_C), one row per example and position, and "
-         "transpose: X.reshape(-1, n_C).T.")  # fmt: skip
+         "that reshape is a run of consecutive values, mixing channels and positions. Make a matrix with one row per "
+         "example and position first (n_C values each), then turn it so that the channels are the rows.")  # fmt: skip
 _BACK = ("the way back is not the way in: your (n_C, m * n_H * n_W) result must be transposed back to "
          "(m * n_H * n_W, n_C) before it is reshaped to (m, n_H, n_W, n_C).")  # fmt: skip
 
@@ -192,7 +196,7 @@ def check_spatial_batchnorm_forward(fn, hidden=False):
     need_function(fn, "check_spatial_batchnorm_forward", "check_spatial_batchnorm_forward(spatial_batchnorm_forward)",
                   allowed=("batchnorm_forward",))  # fmt: skip
     run("check_spatial_batchnorm_forward", fn, _spatial_ref, drawn(_spatial_cases, hidden), SPATIAL_MISTAKES, ["out"],
-        shapes=_SPATIAL_SHAPES,
+        shapes=_SPATIAL_SHAPES, hints=_SPATIAL_HINTS,
         select=lambda out: returns_tuple(2, "spatial_batchnorm_forward", ["out", "cache"])(out)[:1])  # fmt: skip
 
 
