@@ -24,6 +24,22 @@ def groupnorm(X, gamma, beta, groups, eps=1e-5):
     return gamma * ((Xg - mu) / np.sqrt(var + eps)).reshape(X.shape) + beta, None
 
 
+def layernorm_cached(Z, gamma, beta, eps=1e-5):
+    mu = Z.mean(axis=0, keepdims=True)
+    var = ((Z - mu) ** 2).mean(axis=0, keepdims=True)
+    Z_norm = (Z - mu) / np.sqrt(var + eps)
+    return gamma * Z_norm + beta, (Z_norm, var, gamma, eps)
+
+
+def layernorm_backward(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache
+    n = Z_norm.shape[0]
+    dZ_norm = gamma * dZ_tilde
+    dZ = (n * dZ_norm - dZ_norm.sum(axis=0, keepdims=True)
+          - Z_norm * (dZ_norm * Z_norm).sum(axis=0, keepdims=True)) / (n * np.sqrt(var + eps))  # fmt: skip
+    return dZ, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
 def spatial(X, gamma, beta, eps=1e-5):
     m, n_H, n_W, n_C = X.shape
     Z_tilde, cache = batchnorm_forward(X.reshape(-1, n_C).T, gamma.reshape(n_C, 1), beta.reshape(n_C, 1), eps)
@@ -215,7 +231,7 @@ def test_every_catalogued_mistake_of_notebook_07_has_a_test_here():
     tested = [node.elts[2].value for node in ast.walk(ast.parse(open(__file__).read()))
               if isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[2], ast.Constant)
               and isinstance(node.elts[2].value, str)]  # fmt: skip
-    for mistake in checks.LAYERNORM_MISTAKES + checks.GROUPNORM_MISTAKES + checks.SPATIAL_MISTAKES:
+    for mistake in checks.LAYERNORM_MISTAKES + checks.GROUPNORM_MISTAKES + checks.SPATIAL_MISTAKES + checks.LN_BACKWARD_MISTAKES:
         assert any(re.search(p, mistake.message) for p in tested), f"no test names: {mistake.message}"
 
 
@@ -240,3 +256,46 @@ def test_a_matrix_the_wrong_way_round_is_named_as_such_not_as_gammas_fault():
     assert "the matrix you gave batch norm does not have one row per channel" in said
     verdict = said.split("Where your code raised")[0]  # (the traceback after it quotes the learner's own lines)
     assert ".T" not in verdict and "reshape(-1, n_C)" not in verdict  # the way is described, not written out
+
+
+# --- layer norm's backward pass, with the learner's own forward pass and cache -----------------
+
+
+def _lnb(sums=0, through_var=True, gamma_in_dz=True, param_axis=1, dgamma_plain=False):
+    def backward(dZ_tilde, cache):
+        Z_norm, var, gamma, eps = cache
+        n = Z_norm.shape[sums]
+        g = gamma * dZ_tilde if gamma_in_dz else dZ_tilde
+        dZ = n * g - g.sum(axis=sums, keepdims=True)
+        if through_var:
+            dZ = dZ - Z_norm * (g * Z_norm).sum(axis=sums, keepdims=True)
+        dZ = dZ / (n * np.sqrt(var + eps))
+        dgamma = dZ_tilde.sum(axis=param_axis, keepdims=True) if dgamma_plain else (dZ_tilde * Z_norm).sum(axis=param_axis, keepdims=True)
+        return dZ, dgamma, dZ_tilde.sum(axis=param_axis, keepdims=True)
+
+    return backward
+
+
+def test_layernorm_backward_right_with_the_learners_cache_and_refused_on_a_wrong_forward(capsys):
+    checks.check_layernorm_backward(layernorm_cached, layernorm_backward)
+    assert capsys.readouterr().out.startswith("check_layernorm_backward: right in all 4 cases")
+    score, said = checks.verdict(checks.check_layernorm_backward, ln_over_examples, layernorm_backward)
+    assert score == 0 and "your layernorm_forward does not pass its check yet" in said
+
+    def unwritten(*args):
+        raise NotImplementedError
+
+    for forward in (unwritten, ln_over_examples, layernorm_cached):  # unwritten, whatever the forward pass
+        assert checks.verdict(checks.check_layernorm_backward, forward, unwritten)[0].status == "unwritten"
+
+
+@pytest.mark.parametrize("check, backward, message", [
+    (checks.check_layernorm_backward, _lnb(sums=1), "your sums run over the examples of each unit \\(axis=1\\), as in notebook 02's batch norm"),
+    (checks.check_layernorm_backward, _lnb(through_var=False), "your dZ goes through the mean but not through the variance"),
+    (checks.check_layernorm_backward, _lnb(gamma_in_dz=False), "gamma is missing from dZ: the gradient reaching z_norm is gamma"),
+    (checks.check_layernorm_backward, _lnb(param_axis=0), "dgamma and dbeta are one per unit, as gamma and beta are"),
+    (checks.check_layernorm_backward, _lnb(dgamma_plain=True), "your dgamma is dbeta's sum: gamma multiplies z_norm"),
+])  # fmt: skip
+def test_layernorm_backward_mistakes_are_named(check, backward, message):
+    score, said = checks.verdict(check, layernorm_cached, backward)
+    assert score.status == "wrong" and re.search(message, said), said

@@ -40,7 +40,7 @@ BUILDERS = {
     "layer_forward": n03._layer_cases, "momentum": n04._momentum_cases, "adam": n04._adam_cases,
     "noise": n05._noise_cases,
     "inference": n06._inference_cases, "ewa": n06._ewa_cases, "bn_layer": n06._layer_cases,
-    "layernorm": n07._layernorm_cases, "spatial": n07._spatial_cases, "groupnorm": n07._groupnorm_cases, "fold": n08._fold_cases,
+    "layernorm": n07._layernorm_cases, "ln_backward": n07._ln_backward_cases, "spatial": n07._spatial_cases, "groupnorm": n07._groupnorm_cases, "fold": n08._fold_cases,
     "combine": n08._combine_cases,
 }  # fmt: skip
 
@@ -76,6 +76,7 @@ VISIBLE = {
                   "3 units, eps = 0.1, ewa_beta = 0.99, unbiased_running_var = False"], "ab4fe632e6634f74"),
     "layernorm": (["5 units x 3 examples, non-trivial gamma and beta", "a single example (m = 1)",
                    "examples on very different scales", "eps = 0.1", "float32 input"], "53a7134f5182fbb5"),
+    "ln_backward": (['5 units x 3 examples, non-trivial gamma and beta', 'a single example (m = 1), 4 units', '2 units (the smallest layer), 6 examples', 'eps = 0.5 (so that eps shows in the gradient), 3 x 4'], "6d9af71d7b34840e"),
     "spatial": (["2 examples of 3 x 3 positions, 4 channels, non-trivial gamma and beta",
                  "a single example (m = 1) of 2 x 3 positions",
                  "3 examples of 2 x 4 positions (n_H unlike n_W), 3 channels", "eps = 0.1", "float32 input"],
@@ -198,6 +199,7 @@ RIGHT = [
     *test_checks.RIGHT.values(),
     (checks.check_batchnorm_layer, (test_checks_06_layer.BatchNormLayer,)),
     (checks.check_layernorm_forward, (test_checks_07.layernorm,)),
+    (checks.check_layernorm_backward, (test_checks_07.layernorm_cached, test_checks_07.layernorm_backward)),
     (checks.check_spatial_batchnorm_forward, (test_checks_07.spatial,)),
     (checks.check_groupnorm_forward, (test_checks_07.groupnorm,)),
     (checks.check_fold_batchnorm, (test_checks_08.fold,)),
@@ -229,6 +231,7 @@ CATALOGUES = [
     ("ewa", n06._ewa_ref, n06.EWA_MISTAKES),
     ("bn_layer", n06._scenario(n06.BatchNorm), n06.TRAIN_EVAL_MISTAKES),
     ("layernorm", n07._layernorm_ref, n07.LAYERNORM_MISTAKES),
+    ("ln_backward", n07._ln_backward_ref, n07.LN_BACKWARD_MISTAKES),
     ("spatial", n07._spatial_ref, n07.SPATIAL_MISTAKES),
     ("groupnorm", n07._groupnorm_ref, n07.GROUPNORM_MISTAKES),
     ("fold", n08._fold_ref, n08.FOLD_MISTAKES),

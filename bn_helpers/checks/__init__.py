@@ -66,8 +66,10 @@ from .normalizing_inputs import NORMALIZE_MISTAKES, check_normalize_inputs
 from .other_axes import (
     GROUPNORM_MISTAKES,
     LAYERNORM_MISTAKES,
+    LN_BACKWARD_MISTAKES,
     SPATIAL_MISTAKES,
     check_groupnorm_forward,
+    check_layernorm_backward,
     check_layernorm_forward,
     check_spatial_batchnorm_forward,
 )
@@ -89,6 +91,7 @@ __all__ = [
     "check_ewa_update",
     "check_batchnorm_layer",
     "check_layernorm_forward",
+    "check_layernorm_backward",
     "check_spatial_batchnorm_forward",
     "check_groupnorm_forward",
     "check_fold_batchnorm",
@@ -119,6 +122,7 @@ __all__ = [
     "EWA_MISTAKES",
     "TRAIN_EVAL_MISTAKES",
     "LAYERNORM_MISTAKES",
+    "LN_BACKWARD_MISTAKES",
     "SPATIAL_MISTAKES",
     "GROUPNORM_MISTAKES",
     "FOLD_MISTAKES",

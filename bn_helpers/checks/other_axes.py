@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..normalization import groupnorm_forward, layernorm_forward, spatial_batchnorm_forward
-from .core import Case, Mistake, drawn, learner_facing, need_function, returns_tuple, run, size
+from ..normalization import groupnorm_forward, layernorm_backward, layernorm_forward, spatial_batchnorm_forward
+from .core import Case, Mistake, drawn, learner_facing, need_function, quiet, returns_tuple, run, size
 
 
 _LAYER_NORM_SHAPES = ("Check the shapes: layer norm's statistics are one per example, shape (1, m), e.g. "
@@ -83,6 +83,106 @@ def check_layernorm_forward(fn, hidden=False):
     run("check_layernorm_forward", fn, _layernorm_ref, drawn(_layernorm_cases, hidden), LAYERNORM_MISTAKES, ["Z_tilde"],
         shapes=_LAYER_NORM_SHAPES,
         select=lambda out: returns_tuple(2, "layernorm_forward", ["Z_tilde", "cache"])(out)[:1])  # fmt: skip
+
+
+# --- layer norm's backward pass ----------------------------------------------------------
+
+
+def _ln_backward_cases(rng=None):
+    visible = rng is None
+    rng = np.random.default_rng(727) if rng is None else rng
+
+    def case(name, n, m, eps=None):
+        gamma = rng.uniform(0.5, 2.0, (n, 1)) * rng.choice([-1.0, 1.0], (n, 1))
+        args = (rng.normal(1.0, 2.0, (n, m)), gamma, rng.uniform(-2.0, 2.0, (n, 1)), rng.normal(0.0, 1.0, (n, m)))
+        return Case(name.format(n=n, m=m), args, {} if eps is None else {"eps": eps})
+
+    if visible:
+        shapes = [(5, 3), (4, 1), (2, 6), (3, 4)]
+    else:  # n unlike m in the first case (an axis mix-up then changes the shape), m = 1, n = 2
+        n = size(rng, 3, 8)
+        shapes = [(n, size(rng, 2, 8, avoid=[n])), (size(rng, 3, 8), 1), (2, size(rng, 3, 8)), (size(rng, 2, 6), size(rng, 2, 6))]
+    (n0, m0), (n1, _), (_, m2), (n3, m3) = shapes
+    return [case("{n} units x {m} examples, non-trivial gamma and beta", n0, m0),
+            case("a single example (m = 1), {n} units", n1, 1),
+            case("2 units (the smallest layer), {m} examples", 2, m2),
+            case("eps = 0.5 (so that eps shows in the gradient), {n} x {m}", n3, m3, eps=0.5)]  # fmt: skip
+
+
+def _ln_backward_ref(Z, gamma, beta, dZ_tilde, eps=1e-5):
+    _, cache = layernorm_forward(Z, gamma, beta, eps)
+    return layernorm_backward(dZ_tilde, cache)
+
+
+def _ln_back(Z, gamma, beta, dZ_tilde, eps=1e-5, sums=0, through_var=True, gamma_in_dz=True, param_axis=1,
+             dgamma_plain=False):  # fmt: skip
+    """Layer norm's backward pass with pieces swapped out: the engine of the mistakes below.
+
+    The statistics are layer norm's (per example); ``sums``: the axis dZ's sums run over (1 is notebook 02's
+    batch-norm formula applied to layer norm's cache).
+    """
+    mu = Z.mean(axis=0, keepdims=True)
+    inv_std = 1.0 / np.sqrt(Z.var(axis=0, keepdims=True) + eps)
+    Z_norm = (Z - mu) * inv_std
+    g = gamma * dZ_tilde if gamma_in_dz else dZ_tilde
+    dZ = inv_std * (g - g.mean(axis=sums, keepdims=True))
+    if through_var:
+        dZ -= inv_std * Z_norm * (g * Z_norm).mean(axis=sums, keepdims=True)
+    dgamma = dZ_tilde.sum(axis=param_axis, keepdims=True) if dgamma_plain else (dZ_tilde * Z_norm).sum(axis=param_axis, keepdims=True)
+    return dZ, dgamma, dZ_tilde.sum(axis=param_axis, keepdims=True)
+
+
+LN_BACKWARD_MISTAKES = [
+    Mistake("your sums run over the examples of each unit (axis=1), as in notebook 02's batch norm. Layer norm's mean "
+            "and variance are per example, so dZ's sums run over the units of each example: axis=0, keepdims=True.",
+            lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, sums=1)),
+    Mistake("your dZ goes through the mean but not through the variance: the variance depends on every z of the "
+            "example too, which adds the term - z_norm * mean(dZ_norm * z_norm) over the units, times 1/sigma.",
+            lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, through_var=False)),
+    Mistake("gamma is missing from dZ: the gradient reaching z_norm is gamma * dZ_tilde.",
+            lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, gamma_in_dz=False)),
+    Mistake("dgamma and dbeta are one per unit, as gamma and beta are: sum over the examples, axis=1, keepdims=True, "
+            "shape (n_l, 1).", lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, param_axis=0)),
+    Mistake("your dgamma is dbeta's sum: gamma multiplies z_norm, so dgamma sums dZ_tilde * z_norm over the examples.",
+            lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, dgamma_plain=True)),
+]
+
+
+@learner_facing(points=3)
+def check_layernorm_backward(forward_fn, backward_fn, hidden=False):
+    """Check ``backward_fn(dZ_tilde, cache) -> (dZ, dgamma, dbeta)``, with ``cache`` from your ``forward_fn``.
+
+    Shapes: ``dZ_tilde`` and ``dZ`` ``(n_l, m)``, ``dgamma`` and ``dbeta``
+    ``(n_l, 1)``. The cache is the learner's own, so the forward pass must
+    pass :func:`check_layernorm_forward` first; until it does, this check
+    says so and gives no points.
+    """
+    for f in (forward_fn, backward_fn):
+        need_function(f, "check_layernorm_backward", "check_layernorm_backward(layernorm_forward, layernorm_backward)")
+    with quiet():
+        forward = check_layernorm_forward(forward_fn)
+    if forward.status != "right":
+        # An unwritten backward pass is said to be unwritten, whatever the forward pass: probe it once, with the
+        # cache the notebook's forward pass returns, (Z_norm, var, gamma, eps).
+        Z, gamma, beta, dZ_tilde = _ln_backward_cases()[0].args
+        mu, var = Z.mean(axis=0, keepdims=True), Z.var(axis=0, keepdims=True)
+        try:
+            with quiet():
+                backward_fn(dZ_tilde.copy(), ((Z - mu) / np.sqrt(var + 1e-5), var, gamma.copy(), 1e-5))
+        except NotImplementedError:
+            raise
+        except Exception:  # noqa: BLE001 (a written backward pass on a cache it does not expect: judged below)
+            pass
+        raise AssertionError("check_layernorm_backward: your layernorm_forward does not pass its check yet, and the "
+                             "backward pass works on the cache it returns. Fix layernorm_forward first (its check "
+                             "cell says what is wrong).")  # fmt: skip
+
+    def via_the_cache(Z, gamma, beta, dZ_tilde, eps=1e-5):
+        return backward_fn(dZ_tilde, forward_fn(Z, gamma, beta, eps)[1])
+
+    run("check_layernorm_backward", via_the_cache, _ln_backward_ref, drawn(_ln_backward_cases, hidden),
+        LN_BACKWARD_MISTAKES, ["dZ", "dgamma", "dbeta"], shapes=_LAYER_NORM_SHAPES,
+        select=returns_tuple(3, "layernorm_backward", ["dZ", "dgamma", "dbeta"]))  # fmt: skip
 
 
 def _channel_params(rng, n_C, dtype=np.float64):
