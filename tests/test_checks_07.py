@@ -276,6 +276,14 @@ def _lnb(sums=0, through_var=True, gamma_in_dz=True, param_axis=1, dgamma_plain=
     return backward
 
 
+def ln_backward_gamma_in_front(dZ_tilde, cache):
+    Z_norm, var, gamma, eps = cache  # notebook 02's form as written there: gamma / sigma in front of the sums
+    n = Z_norm.shape[0]
+    dbeta_e, dgamma_e = dZ_tilde.sum(axis=0, keepdims=True), (dZ_tilde * Z_norm).sum(axis=0, keepdims=True)
+    dZ = gamma / (n * np.sqrt(var + eps)) * (n * dZ_tilde - dbeta_e - Z_norm * dgamma_e)
+    return dZ, (dZ_tilde * Z_norm).sum(axis=1, keepdims=True), dZ_tilde.sum(axis=1, keepdims=True)
+
+
 def test_layernorm_backward_right_with_the_learners_cache_and_refused_on_a_wrong_forward(capsys):
     checks.check_layernorm_backward(layernorm_cached, layernorm_backward)
     assert capsys.readouterr().out.startswith("check_layernorm_backward: right in all 4 cases")
@@ -293,6 +301,7 @@ def test_layernorm_backward_right_with_the_learners_cache_and_refused_on_a_wrong
     (checks.check_layernorm_backward, _lnb(sums=1), "your sums run over the examples of each unit \\(axis=1\\), as in notebook 02's batch norm"),
     (checks.check_layernorm_backward, _lnb(through_var=False), "your dZ goes through the mean but not through the variance"),
     (checks.check_layernorm_backward, _lnb(gamma_in_dz=False), "gamma is missing from dZ: the gradient reaching z_norm is gamma"),
+    (checks.check_layernorm_backward, ln_backward_gamma_in_front, "gamma is outside your sums. In notebook 02 it could stand in front"),
     (checks.check_layernorm_backward, _lnb(param_axis=0), "dgamma and dbeta are one per unit, as gamma and beta are"),
     (checks.check_layernorm_backward, _lnb(dgamma_plain=True), "your dgamma is dbeta's sum: gamma multiplies z_norm"),
 ])  # fmt: skip

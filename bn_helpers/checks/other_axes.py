@@ -115,7 +115,7 @@ def _ln_backward_ref(Z, gamma, beta, dZ_tilde, eps=1e-5):
 
 
 def _ln_back(Z, gamma, beta, dZ_tilde, eps=1e-5, sums=0, through_var=True, gamma_in_dz=True, param_axis=1,
-             dgamma_plain=False):  # fmt: skip
+             dgamma_plain=False, gamma_outside=False):  # fmt: skip
     """Layer norm's backward pass with pieces swapped out: the engine of the mistakes below.
 
     The statistics are layer norm's (per example); ``sums``: the axis dZ's sums run over (1 is notebook 02's
@@ -124,10 +124,12 @@ def _ln_back(Z, gamma, beta, dZ_tilde, eps=1e-5, sums=0, through_var=True, gamma
     mu = Z.mean(axis=0, keepdims=True)
     inv_std = 1.0 / np.sqrt(Z.var(axis=0, keepdims=True) + eps)
     Z_norm = (Z - mu) * inv_std
-    g = gamma * dZ_tilde if gamma_in_dz else dZ_tilde
+    g = gamma * dZ_tilde if gamma_in_dz and not gamma_outside else dZ_tilde
     dZ = inv_std * (g - g.mean(axis=sums, keepdims=True))
     if through_var:
         dZ -= inv_std * Z_norm * (g * Z_norm).mean(axis=sums, keepdims=True)
+    if gamma_outside:  # notebook 02's form, gamma / sigma in front of the sums, kept where gamma varies along them
+        dZ *= gamma
     dgamma = dZ_tilde.sum(axis=param_axis, keepdims=True) if dgamma_plain else (dZ_tilde * Z_norm).sum(axis=param_axis, keepdims=True)
     return dZ, dgamma, dZ_tilde.sum(axis=param_axis, keepdims=True)
 
@@ -137,8 +139,11 @@ LN_BACKWARD_MISTAKES = [
             "and variance are per example, so dZ's sums run over the units of each example: axis=0, keepdims=True.",
             lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, sums=1)),
     Mistake("your dZ goes through the mean but not through the variance: the variance depends on every z of the "
-            "example too, which adds the term - z_norm * mean(dZ_norm * z_norm) over the units, times 1/sigma.",
+            "example too, which adds the term - z_norm * mean(dZ_norm * z_norm) over the units, times 1 / sqrt(sigma^2 + eps).",
             lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, through_var=False)),
+    Mistake("gamma is outside your sums. In notebook 02 it could stand in front of them, being the same along a row; "
+            "here the sums run over the units of an example, each with its own gamma, so sum gamma * dZ_tilde "
+            "(the gradient reaching z_norm).", lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, gamma_outside=True)),
     Mistake("gamma is missing from dZ: the gradient reaching z_norm is gamma * dZ_tilde.",
             lambda Z, g, b, d, eps=1e-5: _ln_back(Z, g, b, d, eps, gamma_in_dz=False)),
     Mistake("dgamma and dbeta are one per unit, as gamma and beta are: sum over the examples, axis=1, keepdims=True, "
