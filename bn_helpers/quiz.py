@@ -149,6 +149,28 @@ def _scored(held, status, verdict, why=""):
     return Score(1 if held else 0, 1, status)
 
 
+# --- 01: normalizing inputs ------------------------------------------------------------
+
+PREDICTIONS["01-scale-ratio"] = Prediction(
+    {"a": "about the same (less than 1.5 times as many)", "b": "1.5 to 5 times as many",
+     "c": "5 to 20 times as many", "d": "more than 20 times as many"},
+    None,
+    "A feature 3 times wider has a curvature 3^2 = 9 times larger, so the condition number grows about 9 times "
+    "(115 to 1,036 here). Near the step limit the flattest direction shrinks by about 1 - 2 / kappa per step, so "
+    "the steps grow in proportion to kappa: 429 to 3,886, about 9 times as many. The normalized run does not "
+    "change at all.",
+)  # fmt: skip
+
+PREDICTIONS["01-own-stats"] = Prediction(
+    {"a": "lower", "b": "about the same (within 20%)", "c": "higher"},
+    None,
+    "The weights were fitted to inputs normalized with the training sample's mean and variance. The test set's "
+    "own mean and variance differ from those by sampling error, so its own statistics move every input a little, "
+    "in a way the weights were not fitted to: the error was higher in every one of the 200 draws. The training "
+    "set's statistics are the ones that belong to the model.",
+)  # fmt: skip
+
+
 # --- 02: implementing batch norm -------------------------------------------------------
 
 PREDICTIONS["02-two-examples"] = Prediction(

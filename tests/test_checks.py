@@ -76,7 +76,7 @@ def statistics(X):
 
 
 def normalize(X, mu, var):
-    return (X - mu) / np.sqrt(var)
+    return (X - mu) / np.sqrt(np.where(var > 0, var, 1.0))
 
 
 def layer(A_prev, W, gamma, beta, activation="relu"):
@@ -899,15 +899,19 @@ def statistics_wrong_axis(X):
 
 def normalize_own_statistics(X, mu, var):
     mu, var = statistics(X)  # "normalize" this set with its own statistics
-    return (X - mu) / np.sqrt(var)
+    return (X - mu) / np.sqrt(np.where(var > 0, var, 1.0))
 
 
 def normalize_by_variance(X, mu, var):
-    return (X - mu) / var
+    return (X - mu) / np.where(var > 0, var, 1.0)
 
 
 def normalize_not_centred(X, mu, var):
-    return X / np.sqrt(var)
+    return X / np.sqrt(np.where(var > 0, var, 1.0))
+
+
+def normalize_zero_variance(X, mu, var):
+    return (X - mu) / np.sqrt(var)  # a constant feature: 0 / 0
 
 
 @pytest.mark.parametrize("fns, match", [
@@ -918,6 +922,7 @@ def normalize_not_centred(X, mu, var):
                                              r"normalize_inputs computes the statistics of the array it is given"),
     ((statistics, normalize_by_variance), r"Likely mistake: you divide by the variance instead of the standard deviation"),
     ((statistics, normalize_not_centred), r"Likely mistake: you do not subtract the mean"),
+    ((statistics, normalize_zero_variance), r"case 'a constant feature(.|\n)*contains NaN(.|\n)*Likely mistake: a feature of variance 0 \(a pixel that is always blank\) becomes 0 / 0"),
 ])  # fmt: skip
 def test_normalize_mistakes_are_named(fns, match):
     fails_with(checks.check_normalize_inputs, *fns, match=match)

@@ -50,7 +50,8 @@ BUILDERS = {
 #: of every name, array (dtype, shape, bytes), number, keyword argument and bound (see :func:`_digest`).
 VISIBLE = {
     "normalize": (["3 features on very different scales; 40 training, 15 test examples",
-                   "a large offset (values near 1e6)", "integer input"], "ad0b284e0a090ac1"),
+                   "a large offset (values near 1e6)", "integer input",
+                   "a constant feature (variance 0, like a pixel that is always blank)"], "b3f408993c288240"),
     "forward": (["3 units x 5 examples, non-trivial gamma and beta", "m = 2 examples", "a large offset (values near 1e8)",
                  "a unit of tiny variance (std 1e-4, below sqrt(eps))", "eps = 0.1", "float32 input", "integer input"],
                 "7170fa50fcf8b6ae"),

@@ -120,3 +120,38 @@ def test_the_normalized_path_bounces_across_the_minimum(problem):
     assert np.allclose(ratios, 1 - 0.9 * 2, atol=0.02)  # -0.8: back and forth, shrinking by a fifth
     # the first step lands beyond the minimum, nearly as far from it as the start
     assert np.linalg.norm(path[1] - w_star) > 0.6 * np.linalg.norm(path[0] - w_star)
+
+
+def test_own_statistics_raise_the_error_in_every_one_of_200_draws():
+    """Section 3's spread: 200 redrawn training and test sets (seeds 1000-1199), as the notebook draws them."""
+    penalty = []
+    for seed in range(1000, 1200):
+        r = np.random.default_rng(seed)
+        X_tr, y_tr = make_two_scale_regression(200, r, scale_ratio=10)
+        X_te, y_te = make_two_scale_regression(500, r, scale_ratio=10)
+        mu, var = input_statistics(X_tr)
+        w, b = linreg.optimum(normalize_inputs(X_tr, mu, var), y_tr), y_tr.mean()
+        mse = lambda X_n: np.mean((w @ X_n + b - y_te) ** 2)  # noqa: E731
+        penalty.append(mse(normalize_inputs(X_te, *input_statistics(X_te))) / mse(normalize_inputs(X_te, mu, var)))
+    penalty = np.array(penalty)
+    assert penalty.min() > 1.05  # "in every one of the 200 draws"
+    assert round(np.median(penalty), 1) == 4.7 and np.median(penalty) > 1.2  # the question's answer: "higher"
+    assert round(np.percentile(penalty, 10), 1) == 1.7 and round(np.percentile(penalty, 90), 1) == 13.2
+    assert 0.8 < np.mean(penalty < 0.1207 / 0.0109) < 0.95  # "the first draw's 11 times is one of the larger"
+
+
+def test_the_raw_steps_grow_about_nine_times_from_ratio_10_to_30():
+    growth = scale_ratio_view(30)["raw"]["steps"] / scale_ratio_view(10)["raw"]["steps"]
+    assert 5 < growth <= 20 and round(growth) == 9  # the question's (c)
+
+
+def test_centring_normalizing_and_whitening_each_do_their_part():
+    rng = np.random.default_rng(11)
+    L = np.linalg.cholesky(np.array([[1.0, 0.9], [0.9, 1.0]]))
+    X = (L @ rng.standard_normal((2, 500))) * np.array([[1.0], [10.0]]) + np.array([[50.0], [500.0]])
+    mu, var = input_statistics(X)
+    Xc = X - mu
+    ev, U = np.linalg.eigh(Xc @ Xc.T / X.shape[1])
+    k = [linreg.condition_number(A) for A in (X, Xc, normalize_inputs(X, mu, var), np.diag(ev**-0.5) @ U.T @ Xc)]
+    assert k[0] > 1e5 and 200 < k[1] < 1500 and 12 < k[2] < 30 and abs(k[3] - 1) < 1e-6, k
+    assert abs(k[2] - 19) < 6  # "(1 + rho) / (1 - rho) = 19, as above"

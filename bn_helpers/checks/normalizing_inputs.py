@@ -22,6 +22,9 @@ def _normalize_cases(rng=None):
                  split(rng.normal(0.0, 1.0, (3, 55)) * scales + np.array([[5.0], [-3.0], [0.0]]))),  # fmt: skip
             Case("a large offset (values near 1e6)", split(1e6 + rng.normal(0.0, 1.0, (2, 50))), tol=1e-7),
             Case("integer input", split(rng.integers(-50, 51, (2, 45)))),
+            Case("a constant feature (variance 0, like a pixel that is always blank)",
+                 split(np.vstack([rng.normal(1.0, 2.0, (1, 40)), np.full((1, 40), 3.0), rng.normal(0.0, 5.0, (1, 40))]),
+                       30)),  # fmt: skip
         ]
     # Hidden cases draw their shapes too: n_x features, m training and m_test test examples (a test set of
     # another size than the training set, so that statistics of the wrong set show).
@@ -32,7 +35,11 @@ def _normalize_cases(rng=None):
     n, m, m_test = size(rng, 1, 6), size(rng, 10, 50), size(rng, 3, 20)
     offset = Case("a large offset (values near 1e6)", split(1e6 + rng.normal(0.0, 1.0, (n, m + m_test)), m), tol=1e-7)
     n, m, m_test = size(rng, 1, 6), size(rng, 10, 50), size(rng, 3, 20)
-    return [first, offset, Case("integer input", split(rng.integers(-50, 51, (n, m + m_test)), m))]
+    integer = Case("integer input", split(rng.integers(-50, 51, (n, m + m_test)), m))
+    n, m, m_test = size(rng, 2, 6), size(rng, 10, 50), size(rng, 3, 20)
+    X = rng.normal(0.0, 1.0, (n, m + m_test)) * 10.0 ** rng.uniform(-1.0, 1.0, (n, 1))
+    X[int(rng.integers(n))] = float(rng.integers(-5, 6))  # one feature constant in both sets (an integer: its mean is exact)
+    return [first, offset, integer, Case("a constant feature (variance 0, like a pixel that is always blank)", split(X, m))]
 
 
 def _normalize_ref(X_train, X_test):
@@ -56,7 +63,7 @@ def _right_stats(X):
 
 
 def _right_normalize(X, mu, var):
-    return (X - mu) / np.sqrt(var)
+    return (X - mu) / np.sqrt(np.where(var > 0, var, 1.0))
 
 
 NORMALIZE_MISTAKES = [
@@ -71,9 +78,12 @@ NORMALIZE_MISTAKES = [
             "with its own mean and variance. Use the mu and var passed in: the training set's.",
             _normalize_mistake(_right_stats, lambda X, mu, var: _right_normalize(X, *_right_stats(X)))),
     Mistake("you divide by the variance instead of the standard deviation sqrt(var).",
-            _normalize_mistake(_right_stats, lambda X, mu, var: (X - mu) / var)),
+            _normalize_mistake(_right_stats, lambda X, mu, var: (X - mu) / np.where(var > 0, var, 1.0))),
     Mistake("you do not subtract the mean before dividing: x := (x - mu) / sigma.",
-            _normalize_mistake(_right_stats, lambda X, mu, var: X / np.sqrt(var))),
+            _normalize_mistake(_right_stats, lambda X, mu, var: X / np.sqrt(np.where(var > 0, var, 1.0)))),
+    Mistake("a feature of variance 0 (a pixel that is always blank) becomes 0 / 0 = nan. Leave it centred, at 0: "
+            "divide by 1 where sigma is 0, e.g. by np.sqrt(np.where(var > 0, var, 1.0)).",
+            _normalize_mistake(_right_stats, lambda X, mu, var: (X - mu) / np.sqrt(var))),
 ]
 
 
