@@ -97,3 +97,15 @@ def test_unchecked_cells_stay_rare():
     """Widgets, one timing and the chaotic results the README lists; each one a decision, not a habit."""
     counts = {p.name[:2]: len(ignored_cells(json.loads(p.read_text()))) for p in NOTEBOOKS}
     assert counts == {"01": 1, "02": 3, "03": 2, "04": 3, "05": 1, "06": 1, "07": 2, "08": 3}, counts
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_no_markdown_cell_is_a_placeholder(path):
+    """Prose is written, not left as a marker to fill in later (e.g. ``FINDINGS_PLACEHOLDER``, ``TODO``)."""
+    import re
+
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            assert not re.search(r"PLACEHOLDER|\bTODO\b|\bTBD\b|\bXXX\b", text), (path.name, i, text[:80])
