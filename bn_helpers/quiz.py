@@ -298,8 +298,9 @@ PREDICTIONS["07-small-batch"] = Prediction(
      "c": "none by a wide margin: all three within 5 points of each other"},
     None,
     "At a batch of 2, each channel's batch statistics in this network still pool 2 x 16 = 32 values (two images of "
-    "4 x 4 positions), far more than the 2 values per statistic of the dense network that struggled in notebook 04. "
-    "Layer and group norm never look at the batch at all.",
+    "4 x 4 positions), far more than the 2 values per statistic of the dense network that struggled in notebook 04: "
+    "the likely reason batch norm held up here (section 5 trains that dense network). Layer and group norm never look "
+    "at the batch at all.",
 )  # fmt: skip
 
 
