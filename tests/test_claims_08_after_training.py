@@ -55,10 +55,23 @@ def test_folding_claims(nets, digits, seed):
     # "less than 1e-5", printed as a power of ten: keep a margin from the boundary on every CPU
     assert np.abs(out32 - logits).max() < 0.5e-5 and (out32.argmax(0) == logits.argmax(0)).all()
     bn1 = net.bn[1]
-    s1 = bn1.gamma / np.sqrt(bn1.running_var + bn1.eps)
     assert (bn1.gamma > 0).all()  # "layer 1's gammas are all positive here"
-    wrong = dict(plain.params, W1=net.params["W1"], b1=np.zeros((32, 1)), W2=plain.params["W2"] * s1.T,
-                 b2=plain.params["b2"] + plain.params["W2"] @ (bn1.beta - s1 * bn1.running_mean))  # fmt: skip
+    assert np.abs(bn1.running_mean).max() < 0.05 and np.abs(net.bn[2].running_mean).max() > 0.8  # "about 0" vs "reach 1.27"
+
+    def wrong_layer(l):
+        bn = net.bn[l]
+        s = bn.gamma / np.sqrt(bn.running_var + bn.eps)
+        return dict(plain.params, **{f"W{l}": net.params[f"W{l}"], f"b{l}": np.zeros((32, 1)),
+                                     f"W{l + 1}": plain.params[f"W{l + 1}"] * s.T,
+                                     f"b{l + 1}": plain.params[f"b{l + 1}"] + plain.params[f"W{l + 1}"] @ (bn.beta - s * bn.running_mean)})  # fmt: skip
+
+    wrong = wrong_layer(1)
+    out2 = _plain_forward(wrong_layer(2), X_test)
+    changed2 = (out2.argmax(0) != logits.argmax(0)).sum()
+    assert 15 <= changed2 <= 30 and changed2 > 3 * (_plain_forward(wrong, X_test).argmax(0) != logits.argmax(0)).sum()
+    assert abs((out2.argmax(0) == y_test).mean() - (logits.argmax(0) == y_test).mean()) <= 0.01 + 1e-12
+    if seed == 0:  # "up to about 4"
+        assert 3 < np.abs(out2 - logits).max() < 5
     Z1 = net.params["W1"] @ X[:, :32]
     W1b, b1b = fold_batchnorm(net.params["W1"], None, bn1.gamma, bn1.beta, Z1.mean(axis=1, keepdims=True),
                               Z1.var(axis=1, keepdims=True))  # fmt: skip
