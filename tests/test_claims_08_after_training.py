@@ -57,6 +57,7 @@ def test_folding_claims(nets, digits, seed):
     bn1 = net.bn[1]
     assert (bn1.gamma > 0).all()  # "layer 1's gammas are all positive here"
     assert np.abs(bn1.running_mean).max() < 0.05 and np.abs(net.bn[2].running_mean).max() > 0.8  # "about 0" vs "reach 1.27"
+    assert (net.bn[2].gamma > 0).all()  # "layer 2's gammas are positive too"
 
     def wrong_layer(l):
         bn = net.bn[l]
