@@ -71,6 +71,8 @@ CASES = {
     "momentum 1": (lambda: bh.Momentum(0.1, momentum=1.0), ValueError, r"momentum must be in \[0\.0, 1\.0\)"),
     "beta2 1": (lambda: bh.RMSprop(0.1, beta2=1.0), ValueError, r"beta2 must be in \[0\.0, 1\.0\)"),
     "adam beta1": (lambda: bh.Adam(0.1, beta1=-0.5), ValueError, r"beta1 must be in \[0\.0, 1\.0\)"),
+    "step= on gd": (lambda: bh.GradientDescent(0.1, step=bh.adam_step), ValueError, r"step= is for Momentum and Adam.*got it for GradientDescent"),
+    "step not a function": (lambda: bh.Adam(0.1, step="adam_step"), TypeError, r"step must be a function such as adam_step; got str"),
     "step missing grad": (lambda: bh.GradientDescent(0.1).step({"W1": np.ones(2)}, {}), ValueError, r"grads must have the same names as params; missing \['W1'\]"),
     "step grad shape": (lambda: bh.GradientDescent(0.1).step({"W1": np.ones(2)}, {"W1": np.ones(3)}), ValueError, r"grads\['W1'\] must have shape \(2,\).*got \(3,\)"),
     "step int param": (lambda: bh.GradientDescent(0.1).step({"W1": np.ones(2, int)}, {"W1": np.ones(2)}), TypeError, r"params\['W1'\] must be a float ndarray"),
