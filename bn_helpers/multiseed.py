@@ -102,6 +102,7 @@ class MultiSeedMLP:
         self.hidden: dict[str, np.ndarray] = {}
         self._cache = None
         self._buffers: dict[tuple, np.ndarray] = {}
+        self._flat = self._flat_grads = self._grad_views = None  # set by _flatten, for train_seeds
         # Noise after batch norm, set by landscape.add_batchnorm_noise: (one generator per seed, draw(rng, n) -> (s, t))
         self.noise = None
 
@@ -134,6 +135,30 @@ class MultiSeedMLP:
         if buf is None:
             buf = self._buffers[key] = np.empty(shape)
         return buf
+
+    def _flatten(self):
+        """Every parameter as a view into one array: ``(params, grads)``, two 1-D arrays of the same layout.
+
+        ``self.params`` keeps its names, shapes and values; its entries become
+        views into ``params`` (made again if an entry was replaced since), and
+        :meth:`_backward` writes the gradients into ``grads`` at the same
+        places. An optimizer's update is element by element, so one call on
+        the two flat arrays computes every parameter's update, the same
+        numbers as one call per parameter, with the per-call cost paid once.
+        """
+        flat = self._flat
+        if flat is None or any(p.base is not flat for p in self.params.values()):
+            flat = np.empty(sum(p.size for p in self.params.values()))
+            grads, offset = np.empty_like(flat), 0
+            self._grad_views = {}
+            for name, p in self.params.items():
+                view = flat[offset : offset + p.size].reshape(p.shape)
+                view[...] = p
+                self.params[name] = view
+                self._grad_views[name] = grads[offset : offset + p.size].reshape(p.shape)
+                offset += p.size
+            self._flat, self._flat_grads = flat, grads
+        return self._flat, self._flat_grads
 
     def train(self):
         """Training mode: batch statistics, running averages updated (per seed)."""
@@ -293,10 +318,15 @@ class MultiSeedMLP:
             raise ValueError(f"dZL must have the shape of the last forward pass's logits {logits.shape}; got {dZL.shape}")
         return self._backward(dZL)
 
-    def _backward(self, dZL):
-        """:meth:`backward` without the checks. The returned gradients are new arrays; ``dA`` and ``dZ`` are not."""
+    def _backward(self, dZL, into=None):
+        """:meth:`backward` without the checks. The returned gradients are new arrays; ``dA`` and ``dZ`` are not.
+
+        ``into``: a dict of arrays, one per parameter (the views of
+        :meth:`_flatten`), that receive the gradients instead.
+        """
         g_prime = ACTIVATIONS[self.activation][1]
         grads = {}
+        out = (lambda name: None) if into is None else into.get
         dZ_tilde = dZL
         for l in range(self.L, 0, -1):
             A_prev, Z_tilde, A, bn_cache = self._cache[l - 1]
@@ -308,11 +338,17 @@ class MultiSeedMLP:
                 bn_cache = bn_cache[:-1]
             if bn_cache is not None and bn_cache[0] == "sets":
                 dZ, grads[f"gamma{l}"], grads[f"beta{l}"] = _set_norm_backward(dZ_tilde, *bn_cache[1:])
+                if into is not None:
+                    into[f"gamma{l}"][...], into[f"beta{l}"][...] = grads[f"gamma{l}"], grads[f"beta{l}"]
             elif bn_cache is not None:
                 _, Z_norm, inv_std, gamma = bn_cache
                 m = dZ_tilde.shape[2]
-                dbeta = np.add.reduce(dZ_tilde, axis=2, keepdims=True)
-                dgamma = np.einsum("kij,kij->ki", dZ_tilde, Z_norm)[..., None]
+                dbeta = np.add.reduce(dZ_tilde, axis=2, keepdims=True, out=out(f"beta{l}"))
+                dgamma = out(f"gamma{l}")
+                if dgamma is None:
+                    dgamma = np.einsum("kij,kij->ki", dZ_tilde, Z_norm)[..., None]
+                else:
+                    np.einsum("kij,kij->ki", dZ_tilde, Z_norm, out=dgamma[..., 0])
                 # gamma * inv_std / m * (m * g - dbeta - Z_norm * dgamma), as a * g + b * Z_norm + c
                 a = gamma * inv_std
                 dZ = np.multiply(Z_norm, -a * dgamma / m, out=self._buffer(f"dZ{l}", Z_norm.shape))
@@ -322,12 +358,12 @@ class MultiSeedMLP:
                 grads[f"gamma{l}"], grads[f"beta{l}"] = dgamma, dbeta
             else:
                 dZ = dZ_tilde
-                grads[f"b{l}"] = dZ.sum(axis=2, keepdims=True)
+                grads[f"b{l}"] = np.add.reduce(dZ, axis=2, keepdims=True, out=out(f"b{l}"))
             # A shared input (n_x, m) broadcasts over the seeds; its transpose does too.
-            grads[f"W{l}"] = np.matmul(dZ, np.swapaxes(A_prev, -1, -2))
+            grads[f"W{l}"] = np.matmul(dZ, np.swapaxes(A_prev, -1, -2), out=out(f"W{l}"))
             if l > 1:
                 dA = np.matmul(np.swapaxes(self.params[f"W{l}"], 1, 2), dZ, out=self._buffer(f"dA{l - 1}", A_prev.shape))
-        return {k: grads[k] for k in self.params}
+        return {k: grads[k] for k in self.params} if into is None else into
 
     def loss_and_grads(self, X, y):
         """Forward, loss and backward in the current mode: ``(losses (k,), grads)``."""
@@ -414,7 +450,9 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
     would with it. ``X`` ``(n_x, m)`` and ``y`` ``(m,)`` are shared by all
     seeds; ``optimizer`` updates the stacked parameters, which for the
     optimizers of :mod:`~bn_helpers.optimizers` (element by element) is each
-    seed's own update.
+    seed's own update. It receives them as one flat parameter named
+    ``"all"`` (every parameter of every seed, :meth:`MultiSeedMLP._flatten`),
+    so one call updates them all; its state is kept under that name.
 
     Returns a list of ``k`` histories, each what ``train`` returns for that
     seed alone. A seed whose loss turns NaN or inf is marked ``diverged`` and
@@ -478,6 +516,10 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
             yield XT[idx].transpose(0, 2, 1), y[idx]
 
     model.train()
+    # One update call for all parameters at once (MultiSeedMLP._flatten): the
+    # optimizer sees a single parameter, "all", whose state it keeps as it would any other's.
+    flat, flat_grads = model._flatten()
+    params, grads = {"all": flat}, {"all": flat_grads}
     step = 0
     with ProgressBar(total, enabled=show) as bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         evaluate(0)
@@ -485,14 +527,14 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
             for X_t, y_t in batches():
                 # X and y were checked above, so each step skips the public methods' checks.
                 losses, dZL = _softmax_cross_entropy(model._forward(X_t), y_t)
-                grads = model._backward(dZL)
+                model._backward(dZL, into=model._grad_views)
                 batch_losses[step] = losses
                 step += 1
                 recorded[alive] = step
                 alive &= np.isfinite(losses)
                 if not alive.any():
                     break
-                optimizer.step(model.params, grads)
+                optimizer.step(params, grads)
                 if callback is not None:
                     callback(step, model)
                 if step % eval_every == 0 or step == total:

@@ -171,3 +171,41 @@ def test_figure1_with_seeds_is_each_seed_alone():
         for key in ("val_acc", "batch_loss"):
             assert rel(run["history"][key], alone["history"][key]) < 1e-10, key
         assert rel(run["model"].params["W2"], alone["model"].params["W2"]) < 1e-10
+
+
+@pytest.mark.parametrize("step", [None, "adam_step"])
+def test_one_update_for_all_parameters_is_each_parameters_own_update(step):
+    """train_seeds hands the optimizer every parameter as one flat array: the same numbers, to the last bit,
+    as one update per parameter, with the class's own Adam and with a plain per-parameter function."""
+    from bn_helpers.optimizers import adam_step
+
+    step = adam_step if step else None
+    X, y = data()
+    many, _ = nets([6, 10, 10, 3], batchnorm=[True, False], activation="relu")
+    train_seeds(many, Adam(0.01, step=step), X, y, epochs=3, batch_size=8, drop_last=True,
+                rngs=[np.random.default_rng(100 + s) for s in SEEDS], progress=False)  # fmt: skip
+    # the same steps taken one parameter at a time, outside train_seeds
+    one_by_one, _ = nets([6, 10, 10, 3], batchnorm=[True, False], activation="relu")
+    opt, rngs = Adam(0.01, step=step), [np.random.default_rng(100 + s) for s in SEEDS]
+    for _ in range(3):
+        orders = np.stack([r.permutation(X.shape[1]) for r in rngs])
+        for start in range(0, X.shape[1] - X.shape[1] % 8, 8):
+            idx = orders[:, start : start + 8]
+            _, grads = one_by_one.loss_and_grads(X.T[idx].transpose(0, 2, 1), y[idx])
+            opt.step(one_by_one.params, grads)
+    assert set(opt.state) == set(one_by_one.params)  # one update per parameter there
+    for name, p in one_by_one.params.items():
+        np.testing.assert_array_equal(many.params[name], p, err_msg=name)
+
+
+def test_a_parameter_replaced_between_runs_is_still_trained():
+    many, _ = nets([6, 8, 3], batchnorm=True)
+    X, y = data()
+    train_seeds(many, GradientDescent(0.1), X, y, epochs=2, progress=False)
+    many.params["W1"] = many.params["W1"] * 2.0  # a new array, no longer part of the flat one
+    replaced = many.params["W1"]
+    before = {name: p.copy() for name, p in many.params.items()}
+    train_seeds(many, GradientDescent(0.1), X, y, epochs=2, progress=False)
+    np.testing.assert_array_equal(replaced, before["W1"])  # the caller's array is left alone: its values were copied
+    for name, p in many.params.items():
+        assert not np.array_equal(p, before[name]), name
