@@ -17,7 +17,7 @@ from .batchnorm import (
 from .convnet import ConvNet
 from .data import Dataset, load_dataset, load_digits, load_mnist1d
 from .ewa import ewa_series, ewa_update
-from .folding import fold_batchnorm, fold_mlp, recompute_statistics
+from .folding import debias_running_statistics, fold_batchnorm, fold_mlp, reaverage_statistics, recompute_statistics
 from .gradcheck import check_model_gradients, error_line, numerical_gradient, rel_error
 from .layers import (
     accuracy,
@@ -81,6 +81,7 @@ __all__ = [
     "batchnorm_inference",
     "check_model_gradients",
     "combine_statistics",
+    "debias_running_statistics",
     "dense_backward",
     "dense_forward",
     "error_line",
@@ -110,6 +111,7 @@ __all__ = [
     "numerical_gradient",
     "per_device_batchnorm_forward",
     "per_device_mlp",
+    "reaverage_statistics",
     "recompute_statistics",
     "rel_error",
     "setup_notebook",

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_column, as_matrix, check_eps, check_finite
+from ._validation import as_column, as_matrix, check_eps, check_finite, check_generator, check_int
+from .minibatches import iterate_minibatches
 from .mlp import MLP
 
 
@@ -111,3 +112,61 @@ def recompute_statistics(model, X):
         bn.running_mean = mu
         bn.running_var = var * (m / (m - 1)) if bn.unbiased_running_var else var
     return model
+
+
+def debias_running_statistics(model, steps):
+    """Remove the starting values' share from every batch-norm layer's running averages, in place; returns the model.
+
+    The running averages start at mean 0 and variance 1, and after ``steps``
+    updates with ``ewa_beta`` those starting values still weigh
+    ``ewa_beta ** steps`` (13.4% for 0.99 and 200 steps). Dividing that share
+    out, ``(running - ewa_beta**steps * start) / (1 - ewa_beta**steps)``, is the
+    bias correction Adam applies to its own averages: what remains is a
+    weighted average of the batch statistics alone. ``steps``: the number of
+    training steps the averages were updated (with an unchanged ``ewa_beta``).
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP; got {type(model).__name__}")
+    steps = check_int(steps, "steps", low=1)
+    for bn in model.bn.values():
+        kept = bn.ewa_beta**steps  # the weight of the starting values, mean 0 and variance 1
+        bn.running_mean = bn.running_mean / (1.0 - kept)
+        bn.running_var = (bn.running_var - kept * 1.0) / (1.0 - kept)
+    return model
+
+
+def reaverage_statistics(model, X, steps, batch_size, rng):
+    """Average the batch statistics of the current weights as training does, in place; returns the model.
+
+    With the weights fixed, ``steps`` training-mode forward passes of
+    mini-batches of ``batch_size`` columns of ``X`` ``(n_x, m)`` (drawn
+    without replacement by ``rng``, epoch after epoch) update each layer's
+    running averages from mean 0 and variance 1 with the layer's own
+    ``ewa_beta``, and :func:`debias_running_statistics` then removes the
+    starting values. The result has the running averages' noise (the same
+    number of batches of the same size, averaged the same way) but no lag:
+    every batch saw the final weights. No parameter changes; the mode is kept.
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP; got {type(model).__name__}")
+    X = as_matrix(X, "X", min_columns=2)
+    steps = check_int(steps, "steps", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=2)
+    check_generator(rng, "rng")
+    if batch_size > X.shape[1]:
+        raise ValueError(f"batch_size must be at most the {X.shape[1]} examples of X; got {batch_size}")
+    was_training = model.training
+    for bn in model.bn.values():
+        bn.running_mean, bn.running_var = np.zeros_like(bn.running_mean), np.ones_like(bn.running_var)
+    model.train()
+    labels = np.zeros(X.shape[1], dtype=int)  # iterate_minibatches shuffles labels too; these are not used
+    done = 0
+    while done < steps:
+        for X_t, _ in iterate_minibatches(X, labels, batch_size, rng, drop_last=True):
+            model.forward(X_t)
+            done += 1
+            if done == steps:
+                break
+    if not was_training:
+        model.eval()
+    return debias_running_statistics(model, steps)

@@ -320,7 +320,7 @@ PREDICTIONS["08-devices"] = Prediction(
      "c": "far lower (more than 10 points)"},  # fmt: skip
     None,
     "Each device normalizes its 2 examples with their own mean and variance: batch norm at batch size 2, whatever "
-    "the total batch. With 2 examples every unit's normalized values are -1 and +1, the statistics are pure noise "
-    "and the running averages fit no test batch: the collapse of notebook 04's tiny batches, although the gradient "
-    "is averaged over all 32 examples.",
+    "the total batch. With 2 examples every unit's normalized values are -1 and +1: they keep only which of the two "
+    "is larger, the batch variance is on average half the true one, and the running averages fit no test batch: "
+    "the collapse of notebook 04's tiny batches, although the gradient is averaged over all 32 examples.",
 )
