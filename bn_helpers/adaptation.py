@@ -7,8 +7,10 @@
   (eval mode) and train the rest. With its statistics fixed, batch norm is a
   fixed affine map per unit, so the network *is* its folded version
   (:func:`~bn_helpers.folding.fold_mlp`), which is trained here. (It learns
-  ``s * W`` and one bias per unit where a framework would learn ``W``,
-  ``gamma`` and ``beta`` separately: the same functions, another parametrization.)
+  ``s * W`` and one bias per unit, where a framework whose batch-norm layers
+  stay in eval mode while training learns ``W``, ``gamma`` and ``beta``
+  separately: the same functions, another parametrization, which Adam steps
+  differently. torchvision's ``FrozenBatchNorm2d`` also fixes ``gamma`` and ``beta``.)
 - ``"adabn"``: no gradient step at all; only replace the statistics with
   those of the new inputs (Li et al. 2016), :func:`~bn_helpers.folding.recompute_statistics`.
   Needs no labels.

@@ -53,7 +53,7 @@ def test_folding_claims(nets, digits, seed):
     assert np.abs(plain.forward(X_test) - logits).max() < 1e-12
     out32 = _plain_forward(plain.params, X_test, np.float32)
     # "less than 1e-5", printed as a power of ten: keep a margin from the boundary on every CPU
-    assert np.abs(out32 - logits).max() < 0.5e-5 and (out32.argmax(0) == logits.argmax(0)).all()
+    assert 1e-9 < np.abs(out32 - logits).max() < 0.5e-5 and (out32.argmax(0) == logits.argmax(0)).all()  # the answer (b)
     bn1 = net.bn[1]
     assert (bn1.gamma > 0).all()  # "layer 1's gammas are all positive here"
     assert np.abs(bn1.running_mean).max() < 0.05 and np.abs(net.bn[2].running_mean).max() > 0.8  # "about 0" vs "reach 1.27"
@@ -238,10 +238,10 @@ def test_per_device_batch_norm_collapses_at_two_examples_per_device(digits):
             train(model, Adam(0.005), X, y, epochs=10**4, batch_size=2, rng=np.random.default_rng(10 + s),
                   drop_last=True, max_steps=steps, eval_every=steps)  # fmt: skip
             single[steps].append(model.evaluate(X_test, y_test)[1])
-    assert max(single[200]) < min(acc[16]) - 0.1  # further behind after the same 200 steps
-    for a in (single[3200], acc[16]):  # "in the range of the 16 devices" after the same 6,400 examples
-        assert 0.45 < min(a) and max(a) < 0.75
-    assert abs(np.mean(single[3200]) - np.mean(acc[16])) < 0.08
+    assert max(single[200]) < min(acc[16])  # further behind after the same 200 steps, in every seed
+    # after the same 6,400 examples not behind (the 16 devices' mean at most 5 points above), and far below 1 device of 32
+    assert np.mean(single[3200]) > np.mean(acc[16]) - 0.05
+    assert max(single[3200]) < min(acc[1]) - 0.2
 
 
 def test_values_sent_per_step_and_their_share(nets):

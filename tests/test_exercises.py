@@ -72,6 +72,13 @@ def test_student_copies_show_no_solution():
         assert "raise NotImplementedError()" in text
 
 
+def test_student_copies_keep_no_reason_for_an_unchecked_output():
+    """Why nbval does not compare a cell's output is for whoever runs it; a learner's copy has no outputs anyway."""
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            assert "ignore_reason" not in cell["metadata"], (path.name, i)
+
+
 def test_a_student_copy_reads_as_a_copy():
     """Its introduction says where the solutions are, never that it shows them."""
     for path in sorted((ROOT / "exercises").glob("*.ipynb")):
