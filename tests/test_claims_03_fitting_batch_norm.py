@@ -230,3 +230,64 @@ def test_over_seeds_and_rates_the_plateau_is_the_starts_doing(seeds_and_rates):
     g, b = L["glorot", 2.0], L["bn", 2.0]
     assert np.all(g[:, 7:] < b[:, 7:])  # seed by seed, lower from epoch 8 on
     assert L["plain", 2.0][:, -1].min() < 2.1 < L["plain", 2.0][:, -1].max()  # one seed starting to leave
+
+
+SCALES = [0.03125, 0.125, 0.5, 2.0]  # the standard deviations of W[1] ... W[4] in "Batch norm and the initial scale"
+
+
+def _scaled(bn, scale, seed=1):
+    net = MLP(SIZES, batchnorm=bn, rng=np.random.default_rng(seed), activation="sigmoid", weight_scale=scale)
+    net.params["W5"] *= 0.125 / scale  # the softmax layer keeps 1/sqrt(64)
+    return net
+
+
+def test_at_step_0_the_scale_decides_everything_without_batch_norm_and_nothing_with_it(digits):
+    X, y, *_ = digits
+    stats = {}
+    for bn in (False, True):
+        for scale in SCALES:
+            net = _scaled(bn, scale)
+            _, grads = net.loss_and_grads(X, y)
+            z = [net.hidden.get(f"Z_tilde{l}", net.hidden[f"Z{l}"]) for l in range(1, 5)]
+            stats[bn, scale] = (z, [np.linalg.norm(grads[f"W{l}"]) for l in range(1, 5)])
+    spread = {key: max(g) / min(g) for key, (_, g) in stats.items()}
+    assert 1300 < spread[False, 0.03125] < 1700 and 25 < spread[False, 0.125] < 35  # "about 1,500", "30"
+    assert spread[False, 0.5] < 2.5 and spread[False, 2.0] < 1.3
+    for scale in (0.03125, 0.125):  # past layer 1 a unit hardly varies: 0.00 or 0.01 by layer 4
+        assert stats[False, scale][0][3].std(axis=1).mean() < 0.015
+    saturated = [np.mean(np.abs(z) > 2.94) for z in stats[False, 2.0][0]]
+    assert 0.7 < min(saturated) and max(saturated) < 0.86  # "73 to 83%"
+    for scale in SCALES:  # with batch norm: the same z_tilde at every scale (by construction), gradients within 1.1
+        assert spread[True, scale] < 1.15
+        for z, z_ref in zip(stats[True, scale][0], stats[True, 0.125][0]):
+            assert np.abs(z - z_ref).max() < 0.05  # up to eps, which weighs most where z is narrowest (0.02 at 0.03)
+        # dW divided by the factor W was multiplied by
+        np.testing.assert_allclose(np.array(stats[True, scale][1]) * scale, np.array(stats[True, 0.125][1]) * 0.125, rtol=0.01)
+
+
+@pytest.mark.unchecked_cell
+def test_the_initial_scale_still_sets_batch_norms_training(digits, seeds_and_rates):
+    """The 10th epoch's loss at rate 2.0 over the four scales, as the notebook's table (three settings reused)."""
+    from bn_helpers.multiseed import MultiSeedMLP, train_seeds
+
+    X, y, *_ = digits
+    final = {(False, 0.125): seeds_and_rates["plain", 2.0][:, -1], (False, 0.5): seeds_and_rates["glorot", 2.0][:, -1],
+             (True, 0.125): seeds_and_rates["bn", 2.0][:, -1]}  # fmt: skip
+    for bn in (False, True):
+        for scale in SCALES:
+            if (bn, scale) not in final:
+                nets = MultiSeedMLP(SIZES, batchnorm=bn, rngs=[np.random.default_rng(s) for s in (1, 2, 3)],
+                                    activation="sigmoid", weight_scale=scale)  # fmt: skip
+                nets.params["W5"] *= 0.125 / scale
+                runs = train_seeds(nets, GradientDescent(2.0), X, y, epochs=10, batch_size=64, eval_every=10**9,
+                                   rngs=[np.random.default_rng(100 + s) for s in (1, 2, 3)], progress=False)  # fmt: skip
+                final[bn, scale] = np.array([h["batch_loss"].reshape(10, -1).mean(axis=1)[-1] for h in runs])
+    assert final[False, 0.03125].min() > 2.2 and final[False, 0.125].max() > 2.2  # the plateau at the small scales
+    assert final[False, 0.5].max() < 0.3 and final[False, 2.0].max() < 0.3  # 0.5 and 2 train
+    assert all(final[True, s].max() < 0.35 for s in SCALES)  # batch norm trains at every scale
+    for s in (0.03125, 0.125, 2.0):
+        assert (final[True, 0.5] < final[True, s]).all()  # lowest at 0.5, in every seed
+    for s in (0.03125, 2.0):  # "two to three and a half times higher"
+        ratio = final[True, s] / final[True, 0.5]
+        assert ratio.min() > 1.7 and ratio.max() < 4.0, (s, ratio)
+    assert final[False, 0.5].max() < min(final[True, s].min() for s in SCALES)  # the plain network's best start ends lower
