@@ -45,6 +45,19 @@ def max_stable_learning_rate(X):
     return float(2.0 / np.linalg.eigvalsh(hessian(X))[-1])
 
 
+def best_learning_rate(X):
+    """``2 / (lambda_min + lambda_max)``: the fixed learning rate whose slowest direction shrinks fastest.
+
+    Each step multiplies the error along an eigenvector of :func:`hessian`
+    with eigenvalue ``lambda`` by ``1 - learning_rate * lambda``; this rate
+    makes the flattest and the steepest direction shrink by the same factor
+    ``(kappa - 1) / (kappa + 1)`` per step (the steepest one changing sign),
+    and no fixed rate does better for both.
+    """
+    eig = np.linalg.eigvalsh(hessian(X))
+    return float(2.0 / (eig[0] + eig[-1]))
+
+
 def cost(W, X, y):
     """Mean squared error (halved) for one ``w`` ``(n_x,)`` or many stacked as columns ``(n_x, k)``.
 

@@ -221,22 +221,26 @@ def _slider_widget(picture_cls, size, args, controls):
 # --- 01: normalizing inputs ---------------------------------------------------
 
 
-def scale_ratio_view(scale_ratio, m=200, seed=0, lr_fraction=0.9, tol=1e-6, max_steps=20_000):
+def scale_ratio_view(scale_ratio, m=200, seed=0, lr_fraction=None, tol=1e-6, max_steps=20_000):
     """Gradient descent on raw and on normalized features of :func:`make_two_scale_regression`.
 
-    Both runs start at ``w = 0`` with ``lr_fraction`` of their largest stable
-    learning rate ``2 / lambda_max``. Returns ``{"raw": ..., "normalized": ...}``,
-    each a dict with ``X``, ``y``, ``w_star``, ``kappa``, ``learning_rate``,
-    ``path`` ``(k + 1, 2)`` and ``steps`` (to reach ``tol`` of the initial
-    excess cost; None if not within ``max_steps``).
+    Both runs start at ``w = 0``, each with its own best fixed learning rate
+    ``2 / (lambda_min + lambda_max)`` (:func:`~bn_helpers.linreg.best_learning_rate`),
+    or with ``lr_fraction`` of its largest stable rate ``2 / lambda_max`` if
+    that is given. Returns ``{"raw": ..., "normalized": ...}``, each a dict
+    with ``X``, ``y``, ``w_star``, ``kappa``, ``learning_rate``, ``path``
+    ``(k + 1, 2)`` and ``steps`` (to reach ``tol`` of the initial excess cost;
+    None if not within ``max_steps``).
     """
     scale_ratio = check_scalar(scale_ratio, "scale_ratio", low=0.0, low_open=True)
+    if lr_fraction is not None:
+        lr_fraction = check_scalar(lr_fraction, "lr_fraction", low=0.0, low_open=True)
     X, y = make_two_scale_regression(m, np.random.default_rng(seed), scale_ratio=scale_ratio)
     mu, var = input_statistics(X)
     out = {}
     for name, XX in {"raw": X, "normalized": normalize_inputs(X, mu, var)}.items():
         w0 = np.zeros(2)
-        lr = lr_fraction * linreg.max_stable_learning_rate(XX)
+        lr = linreg.best_learning_rate(XX) if lr_fraction is None else lr_fraction * linreg.max_stable_learning_rate(XX)
         w_star = linreg.optimum(XX, y)
         path, steps = linreg.descend_until_converged(XX, y, w0, lr, tol=tol, max_steps=max_steps)
         out[name] = dict(
@@ -250,7 +254,7 @@ def format_scale_ratio(scale_ratio, view):
     raw, nrm = view["raw"], view["normalized"]
     return (f"feature 2 is {scale_ratio:.3g}x wider than feature 1\n"
             f"condition number: raw {raw['kappa']:.3g}, normalized {nrm['kappa']:.3g}\n"
-            f"steps to converge: raw {raw['steps']}, normalized {nrm['steps']}")  # fmt: skip
+            f"steps at the best fixed learning rate: raw {raw['steps']}, normalized {nrm['steps']}")  # fmt: skip
 
 
 class ScaleRatioPicture:
@@ -258,11 +262,15 @@ class ScaleRatioPicture:
 
     Each bowl is drawn over a fixed window with equal scales on both axes
     (``w*`` stays near ``(2, -1/ratio)`` raw and near ``(2, -1)`` normalized),
-    so moving the slider changes the bowl, never the axes.
+    so moving the slider changes the bowl, never the axes. On the raw bowl the
+    zigzag across the valley is narrower than a pixel at large ratios; an
+    inset draws the first steps with ``w2`` stretched by the ratio (``w2*``
+    then stays near -1), again on fixed axes.
     """
 
     WINDOWS = {"raw": (-0.6, 4.6, -2.6, 2.6), "normalized": (-0.6, 4.6, -3.6, 1.6)}
     N = 121  # pixels per side: fine enough for the thin ellipses of large ratios
+    INSET_STEPS = 40
 
     def __init__(self, fig):
         axes = fig.subplots(1, 2)
@@ -281,6 +289,13 @@ class ScaleRatioPicture:
             ax.set_title("raw features (feature 2 is wider)" if name == "raw" else "normalized features")
             W1, W2 = np.meshgrid(x0 + g * (x1 - x0), y0 + g * (y1 - y0))
             self.artists[name] = dict(img=img, path=path, star=star, grid=np.vstack([W1.ravel(), W2.ravel()]))
+        inset = axes[0].inset_axes([0.4, 0.6, 0.56, 0.34])  # above the valley, clear of the path and the labels
+        (zoom,) = inset.plot([], [], ".-", color=PALETTE[3], lw=0.8, ms=2)
+        (zoom_star,) = inset.plot([], [], "*", color="w", ms=8, mec="k")
+        inset.set(xlim=(-0.1, 2.3), ylim=(-2.6, 0.6), facecolor="0.97")
+        inset.set_title(f"zoom: first {self.INSET_STEPS} steps, $w_2$ x ratio", fontsize="x-small")
+        inset.tick_params(labelsize="xx-small")
+        self.artists["raw"].update(zoom=zoom, zoom_star=zoom_star)
         fig.colorbar(self.artists["raw"]["img"], ax=axes, label="log10 of excess cost / its max in view", shrink=0.8)
         self.changing = [a for v in self.artists.values() for k, a in v.items() if k != "grid"]
 
@@ -293,6 +308,9 @@ class ScaleRatioPicture:
             a["img"].set_data(np.log10(np.maximum(excess, 1e-12) / excess.max()).reshape(self.N, self.N))
             a["path"].set_data(v["path"][:200, 0], v["path"][:200, 1])
             a["star"].set_data([v["w_star"][0]], [v["w_star"][1]])
+        raw, a = view["raw"], self.artists["raw"]
+        a["zoom"].set_data(raw["path"][: self.INSET_STEPS + 1, 0], raw["path"][: self.INSET_STEPS + 1, 1] * scale_ratio)
+        a["zoom_star"].set_data([raw["w_star"][0]], [raw["w_star"][1] * scale_ratio])
         return view, format_scale_ratio(scale_ratio, view)
 
 
