@@ -156,8 +156,8 @@ PREDICTIONS["01-scale-ratio"] = Prediction(
      "c": "5 to 20 times as many", "d": "more than 20 times as many"},
     None,
     "A feature 3 times wider has a curvature 3^2 = 9 times larger, so the condition number grows about 9 times "
-    "(115 to 1,036 here). Near the step limit the flattest direction shrinks by about 1 - 2 / kappa per step, so "
-    "the steps grow in proportion to kappa: 429 to 3,886, about 9 times as many. The normalized run does not "
+    "(115 to 1,036 here). At the best fixed rate every direction shrinks by about 1 - 2 / kappa per step, so "
+    "the steps grow in proportion to kappa: 398 to 3,579, about 9 times as many. The normalized run does not "
     "change at all.",
 )  # fmt: skip
 

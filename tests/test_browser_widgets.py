@@ -94,7 +94,7 @@ def test_01_scale_ratio_slider(lab):
     before, after = w.change("scale ratio", "End")  # 10 -> the largest setting, 30
     w.shot(SHOTS / "01-after.png")
     assert number(after, r"condition number: raw ([\d.e+]+)") > 5 * number(before, r"condition number: raw ([\d.e+]+)")
-    assert number(after, r"steps to converge: raw (\d+)") > number(before, r"steps to converge: raw (\d+)")
+    assert number(after, r"best fixed learning rate: raw (\d+)") > number(before, r"best fixed learning rate: raw (\d+)")
     assert number(after, r"normalized ([\d.]+)\n") == number(before, r"normalized ([\d.]+)\n")  # normalizing removes the scale
     page.close()
 

@@ -108,10 +108,32 @@ def test_the_weights_are_2_and_minus_1_in_standard_units_and_ten_times_apart_raw
     assert abs(w_raw[1]) * 8 < abs(w_norm[1]) < abs(w_raw[1]) * 12  # the wide feature's weight is ~10x smaller raw
 
 
+def test_at_the_best_rate_the_raw_path_zigzags_and_the_normalized_one_heads_straight_in(problem):
+    """The figure's runs: 398 vs 3 steps; raw, the steep direction's error changes sign each step and barely shrinks."""
+    X, y, Xn, *_ = problem
+    view = scale_ratio_view(10)
+    assert (view["raw"]["steps"], view["normalized"]["steps"]) == (398, 3)
+    for name, XX in (("raw", X), ("normalized", Xn)):
+        v = view[name]
+        assert v["learning_rate"] == pytest.approx(linreg.best_learning_rate(XX))
+        eigval, eigvec = np.linalg.eigh(linreg.hessian(XX))
+        along = (v["path"][:6] - v["w_star"]) @ eigvec[:, -1]
+        ratios = along[1:] / along[:-1]
+        kappa = eigval[-1] / eigval[0]
+        assert np.allclose(ratios, -(kappa - 1) / (kappa + 1), rtol=1e-6)  # the steepest axis: sign flips
+    assert linreg.best_learning_rate(X) / linreg.max_stable_learning_rate(X) == pytest.approx(0.99, abs=0.005)  # "99%"
+    # normalized, every step lands much closer: no bounce
+    d = np.linalg.norm(view["normalized"]["path"] - view["normalized"]["w_star"], axis=1)
+    assert np.all(d[1:] < 0.1 * d[:-1])
+    # the raw minimum's w2 times the ratio is about -1 (the inset's stretched axis)
+    assert -1.2 < view["raw"]["w_star"][1] * 10 < -0.8
+
+
 def test_the_normalized_path_bounces_across_the_minimum(problem):
     """At 90% of the step limit the steep direction's error is multiplied by about -0.8 each step."""
     _, y, Xn, *_ = problem
-    view = scale_ratio_view(10)["normalized"]
+    view = scale_ratio_view(10, lr_fraction=0.9)["normalized"]
+    assert view["steps"] == 31 and scale_ratio_view(10, lr_fraction=0.9)["raw"]["steps"] == 429
     path, w_star = view["path"], view["w_star"]
     eigval, eigvec = np.linalg.eigh(linreg.hessian(Xn))
     steep = eigvec[:, -1]

@@ -86,7 +86,7 @@ def test_scale_ratio_widget_update():
     w = scale_ratio_widget()
     first = w.image.value
     w.controls["scale_ratio"].value = 20.0
-    assert "condition number: raw" in w.stats.value and "steps to converge" in w.stats.value
+    assert "condition number: raw" in w.stats.value and "steps at the best fixed learning rate" in w.stats.value
     assert w.image.value != first
 
 

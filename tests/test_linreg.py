@@ -74,3 +74,16 @@ def test_bad_input(data):
         linreg.gradient_descent(X, y, np.zeros(3), 0.1, 5)
     with pytest.raises(ValueError, match=r"tol must be in \(0\.0, 1\.0\)"):
         linreg.steps_to_converge(X, y, np.zeros(2), 0.1, tol=0)
+
+
+def test_the_best_learning_rate_shrinks_the_slowest_direction_fastest(data):
+    X = data[0]
+    lam = np.linalg.eigvalsh(linreg.hessian(X))
+    worst = lambda lr: np.max(np.abs(1 - lr * lam))  # noqa: E731  (the slowest direction's factor per step)
+    best = linreg.best_learning_rate(X)
+    kappa = linreg.condition_number(X)
+    assert worst(best) == pytest.approx((kappa - 1) / (kappa + 1))
+    for other in np.linspace(0.05, 1.95, 39) * linreg.max_stable_learning_rate(X):
+        assert worst(other) >= worst(best) - 1e-12
+    with pytest.raises(ValueError, match="X"):
+        linreg.best_learning_rate(np.ones(3))
