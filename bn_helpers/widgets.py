@@ -80,7 +80,7 @@ class LiveFigure:
 
 FRAMES_NOTE = ("The controls move over {n} settings drawn when the cell ran, in the notebook and in the web book "
                "alike, with no kernel needed. For other settings, run the notebook (<code>make lab</code>) and "
-               "call the drawing function of the cell below with your values.")  # fmt: skip
+               "call the drawing function that the text above the controls names, with your values.")  # fmt: skip
 
 
 def _choice(label, options, value, buttons=False):
@@ -297,7 +297,11 @@ class ScaleRatioPicture:
         inset.tick_params(labelsize="xx-small")
         self.artists["raw"].update(zoom=zoom, zoom_star=zoom_star)
         fig.colorbar(self.artists["raw"]["img"], ax=axes, label="log10 of excess cost / its max in view", shrink=0.8)
-        self.changing = [a for v in self.artists.values() for k, a in v.items() if k != "grid"]
+        # Drawn in this order over the static background: each bowl's image would cover its legend and the
+        # inset, so they are redrawn after it (the inset's box, ticks and title, then its path and star).
+        raw, nrm = self.artists["raw"], self.artists["normalized"]
+        self.changing = [raw["img"], raw["path"], raw["star"], axes[0].get_legend(), inset, zoom, zoom_star,
+                         nrm["img"], nrm["path"], nrm["star"], axes[1].get_legend()]  # fmt: skip
 
     def show(self, scale_ratio):
         view = scale_ratio_view(scale_ratio)
