@@ -109,3 +109,18 @@ def test_no_markdown_cell_is_a_placeholder(path):
         text = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
             assert not re.search(r"PLACEHOLDER|\bTODO\b|\bTBD\b|\bXXX\b", text), (path.name, i, text[:80])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
+def test_a_timing_is_shown_when_run_and_never_stored(path):
+    """A cell that times code prints other numbers on every run: tagged remove-output, it stores none, so that
+    re-executing an unchanged notebook leaves its file byte-identical (the book hides the cell's output too)."""
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        tags = cell["metadata"].get("tags", [])
+        source = "".join(cell["source"])
+        if "timeit.repeat" in source or "perf_counter" in source:
+            assert "remove-output" in tags, f"cell {i} times code: tag it remove-output"
+        if "remove-output" in tags:
+            assert cell["outputs"] == [] and "nbval-ignore-output" in tags, f"cell {i}"

@@ -6,8 +6,11 @@ re-run changes only what the code computes. The saved widget state keeps only
 the widgets that a stored output shows (and the models they refer to), as a
 front end would: finished progress bars and other closed widgets are dropped.
 Widget ids are renumbered the same way on every run and back-to-back prints
-are stored as one output, so re-executing a notebook whose outputs did not
-change leaves its file byte-identical.
+are stored as one output, and a cell tagged ``remove-output`` (MyST-NB's tag,
+which the web book honours too) stores no output at all: its output differs
+on every run (a timing), and the learner sees it when running the cell. So
+re-executing a notebook whose outputs did not change leaves its file
+byte-identical.
 Prints each notebook's time.
 
     python tools/execute_notebooks.py notebooks/02_implementing_batch_norm.ipynb
@@ -108,6 +111,13 @@ def stable_widget_ids(nb, name: str) -> None:
         saved["state"] = {new[k]: v for k, v in zip(saved["state"], json.loads(text).values())}
 
 
+def drop_run_dependent_outputs(nb) -> None:
+    """Clear the outputs of cells tagged ``remove-output`` (their execution count stays, so nbval still runs them)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "remove-output" in cell.metadata.get("tags", []):
+            cell.outputs = []
+
+
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -120,6 +130,7 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    drop_run_dependent_outputs(nb)
     prune_widget_state(nb)
     merge_consecutive_streams(nb)
     stable_widget_ids(nb, path.name)
