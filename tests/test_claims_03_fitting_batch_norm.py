@@ -257,6 +257,8 @@ def test_at_step_0_the_scale_decides_everything_without_batch_norm_and_nothing_w
         assert stats[False, scale][0][3].std(axis=1).mean() < 0.015
     saturated = [np.mean(np.abs(z) > 2.94) for z in stats[False, 2.0][0]]
     assert 0.7 < min(saturated) and max(saturated) < 0.86  # "73 to 83%"
+    saturated = [np.mean(np.abs(z) > 2.94) for z in stats[False, 0.5][0]]
+    assert 0.1 < min(saturated) and max(saturated) < 0.42  # "12 to 39% of the inputs are already saturated" at 0.5
     for scale in SCALES:  # with batch norm: the same z_tilde at every scale (by construction), gradients within 1.1
         assert spread[True, scale] < 1.15
         for z, z_ref in zip(stats[True, scale][0], stats[True, 0.125][0]):
