@@ -6,7 +6,7 @@ Every figure is the median of several timed repeats after a warm-up, with BLAS
 they are goals to compare against, not assertions.
 
     python benchmarks/run.py              # everything (about 3 minutes)
-    python benchmarks/run.py kernel train # only some parts: kernel, staged, train, seeds, notebooks, widgets, tests
+    python benchmarks/run.py kernel train # only some parts: kernel, staged, train, seeds, notebooks, grading, widgets, tests
                                           # (tests reads the last `make test` run's times; it runs nothing)
 """
 
@@ -203,6 +203,32 @@ def bench_notebooks(results):
     results["notebooks"] = rows
 
 
+def bench_grading(results):
+    """Autograding one learner's submission of the eight notebooks, the course's way, in kilosteps.
+
+    nbgrader's own route in a temporary course (tools/nbgrader_course.py,
+    configured by tools/nbgrader_config.py): the notebooks as the assignment,
+    the solutions submitted, and ``nbgrader autograde`` timed (the kernels,
+    the cells it runs, nbgrader's own work and its gradebook). Its cost is
+    set against executing the notebooks top to bottom (part ``notebooks``).
+    """
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from nbgrader_course import make_course, nbgrader
+
+    with tempfile.TemporaryDirectory() as course:
+        make_course(course, {"learner": ROOT / "notebooks"})
+        for command in (["generate_assignment", "course", "--force"], ["autograde", "course", "--force", "--create"]):
+            t = time.perf_counter()
+            done = nbgrader(course, *command)
+            if done.returncode:
+                raise SystemExit(f"nbgrader {command[0]} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        seconds = time.perf_counter() - t
+    unit = results.get("kilostep_s") or kilostep()
+    results["grading"] = dict(seconds=seconds, kilosteps=seconds / unit)
+
+
 def costliest_cells(nb, top=3):
     """The ``top`` code cells that took longest (nbclient's timing of an executed notebook), by number and first line."""
     from datetime import datetime
@@ -334,6 +360,10 @@ def _staged(r):
     return next(x["ratio"] for x in r["staged"] if x["shape"] == [1024, 4096])
 
 
+def _notebooks_total(r):
+    return sum(x["kilosteps"] for x in r["notebooks"])
+
+
 def _test_minutes(r):
     """make test's wall time, installs excluded: pytest on one core, the matrix's rows one after another beside it."""
     return max(r["tests"]["pytest_seconds"], sum(x["seconds"] for x in r["tests"]["matrix"])) / 60
@@ -356,6 +386,9 @@ TARGETS = {
                                                            for x in r["notebooks"])),
     "all notebooks together <= 60 kilosteps": (lambda r: sum(x["kilosteps"] for x in r["notebooks"]) <= 60,
                                                lambda r: f"{sum(x['kilosteps'] for x in r['notebooks']):.1f}"),
+    "autograding one submission (all eight notebooks) <= 20% of executing them": (
+        lambda r: r["grading"]["kilosteps"] <= 0.2 * _notebooks_total(r),
+        lambda r: f"{r['grading']['kilosteps']:.1f} kilosteps, {100 * r['grading']['kilosteps'] / _notebooks_total(r):.0f}%"),
     "3 seeds at once <= 2x one seed (Figure 1 network)": (lambda r: r["seeds"][0]["ratio"] <= 2,
                                                           lambda r: f"{r['seeds'][0]['ratio']:.2f}x"),
     "3 seeds at once <= 2x one seed (04's network, batches of 64)": (lambda r: r["seeds"][1]["ratio"] <= 2,
@@ -452,6 +485,10 @@ def report(r):
             lines += [f"      cell {c['cell']:>2} {c['kilosteps']:5.1f}  {c['first_line']}" for c in x.get("cells", [])]
         lines.append(f"   {'total':<45} {sum(x['seconds'] for x in r['notebooks']):7.1f} "
                      f"{sum(x['kilosteps'] for x in r['notebooks']):10.1f}")  # fmt: skip
+    if "grading" in r:
+        g = r["grading"]
+        lines += ["", "4b. nbgrader autograde of one submission, all eight notebooks, the course's configuration",
+                  f"   {g['seconds']:.1f} s, {g['kilosteps']:.1f} kilosteps"]  # fmt: skip
     if "seeds" in r:
         lines += ["", "6. k seeds at once (MultiSeedMLP) vs one seed (MLP), same steps"]
         lines += [f"   {x['network']:<40} one seed {x['one_seed_ms_per_step']:5.2f} ms/step; {x['k']} seeds at once "
@@ -475,7 +512,7 @@ def report(r):
 
 
 PARTS = {"kernel": bench_kernel, "staged": bench_staged, "train": bench_train, "seeds": bench_seeds,
-         "notebooks": bench_notebooks, "widgets": bench_widgets, "tests": bench_tests}  # fmt: skip
+         "notebooks": bench_notebooks, "grading": bench_grading, "widgets": bench_widgets, "tests": bench_tests}  # fmt: skip
 
 
 def cpu_name():

@@ -325,3 +325,19 @@ PREDICTIONS["08-devices"] = Prediction(
     "is larger (the batch variance is on average half the true one), so the next layer learns from one bit per unit "
     "and example: the collapse of notebook 04's tiny batches, although the gradient is averaged over all 32 examples.",
 )
+
+
+# --- what each experiment gives in the course's own run --------------------------------
+# The answer each question's ``observed`` takes when the notebook runs, on every CPU
+# and package set that strict nbval checks (the solutions' verdict cells say "held"
+# there). Grading uses it instead of re-running the experiment (bn_helpers.grading).
+MEASURED: dict[str, object] = {
+    "01-scale-ratio": "c", "01-own-stats": "c",
+    "02-two-examples": "a", "02-row-sums": "b",
+    "03-stall": "a", "03-smallest-gradient": "a",
+    "04-momentum": "b", "04-batch-size": "c",
+    "05-low-rate": "c", "05-scale": "c",
+    "06-closest-beta": "b", "06-pairs": "c",
+    "07-spatial-sets": "b", "07-small-batch": "c",
+    "08-fold": "b", "08-devices": "c",
+}  # fmt: skip

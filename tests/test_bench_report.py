@@ -62,3 +62,11 @@ def test_a_full_run_rewrites_only_the_readmes_block(tmp_path, monkeypatch):
     assert "| every notebook <= 12 kilosteps | met: 01 4.0 |" in text
     assert "| Figure 1 network >= 1.2x torch steps/s | not measured |" in text
     assert "| 01_x | 4.0 | 3: 2.0, `train(a / b)` |" in text  # a table cell cannot hold a bare |
+
+
+def test_grading_is_set_against_executing_the_notebooks():
+    results = {"notebooks": [dict(kilosteps=40.0), dict(kilosteps=40.0)], "grading": dict(seconds=10.0, kilosteps=15.9)}
+    name = "autograding one submission (all eight notebooks) <= 20% of executing them"
+    assert bench.verdicts(results)[name] == ("met", "15.9 kilosteps, 20%")
+    results["grading"]["kilosteps"] = 16.1
+    assert bench.verdicts(results)[name][0] == "MISSED"

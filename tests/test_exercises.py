@@ -2,19 +2,19 @@
 
 The course notebooks (notebooks/) hold the solutions, marked the nbgrader
 way; exercises/ holds the copies made from them by tools/make_exercises.py.
-nbgrader's own route is run for real in temporary course folders:
-``nbgrader generate_assignment`` on the course notebooks, then ``nbgrader
-autograde`` on two submissions, the solutions and the untouched student
-copies. Autograding executes every notebook top to bottom in a fresh kernel
-with errors allowed, so the student copies' executed versions also show where
-they fail.
+nbgrader's own route is run for real in temporary course folders, each with
+the course's configuration (tools/nbgrader_config.py): ``nbgrader
+generate_assignment`` on the course notebooks, then ``nbgrader autograde`` on
+the solutions and on the untouched student copies. The configuration runs
+only the cells a grade depends on (bn_helpers.grading); the untouched copies
+are also autograded with every cell running, top to bottom in a fresh kernel
+with errors allowed, as the learner's Run All does, so their executed
+versions show where they fail, and both routes must give the same grades.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "tools"))
+from nbgrader_course import NOTEBOOKS, make_course, nbgrader  # noqa: E402
 
 
 def nbgrader_cells(nb):
@@ -89,51 +89,37 @@ def test_a_student_copy_reads_as_a_copy():
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Temporary nbgrader courses: the notebooks as the assignment, a submission each, autograded.
+    """Temporary nbgrader courses: the notebooks as the assignment, a submission each, autograded side by side.
 
-    Autograding executes every notebook of a submission. The untouched student
-    copies are executed so; the solutions are graded as submitted, with their
-    stored outputs (``--no-execute``): those are the outputs of a top-to-bottom
-    run that strict nbval re-executes and compares in the same test run, so a
-    second execution would check nothing more. Each submission has a course
-    folder (and gradebook) of its own, and the two are graded side by side.
+    ``solutions`` and ``untouched`` are graded the course's way (the cells a
+    grade depends on); ``untouched, every cell`` runs each notebook top to
+    bottom. Each has a course folder (and gradebook) of its own.
     """
-    # nbgrader runs `alembic` from PATH to set up its database: the environment's bin folder goes first.
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    courses = {}
-    for student, folder in [("solutions", ROOT / "notebooks"), ("untouched", ROOT / "exercises")]:
-        course = courses[student] = tmp_path_factory.mktemp(f"course-{student}")
-        (course / "nbgrader_config.py").write_text(
-            "c = get_config()\n"
-            f"c.CourseDirectory.root = {str(course)!r}\n"
-            "c.CourseDirectory.course_id = 'batchnorm'\n"
-            "c.Execute.timeout = 300\n"  # per cell; the longest cells train for several seconds
-        )
-        for sub, src in [(course / "source" / "course", ROOT / "notebooks"), (course / "submitted" / student / "course", folder)]:
-            sub.mkdir(parents=True)
-            for nb in NOTEBOOKS:
-                shutil.copy(src / nb.name, sub / nb.name)
-        result = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", "course", "--force"], cwd=course,
-                                capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    routes = {"solutions": (ROOT / "notebooks", False), "untouched": (ROOT / "exercises", False),
+              "untouched, every cell": (ROOT / "exercises", True)}  # fmt: skip
+    courses, runs = {}, {}
+    for name, (folder, every_cell) in routes.items():
+        course = courses[name] = tmp_path_factory.mktemp("course")
+        make_course(course, {"learner": folder}, every_cell)
+        result = nbgrader(course, "generate_assignment", "course", "--force")
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    flags = {"solutions": ["--no-execute"], "untouched": []}
-    runs = {s: subprocess.Popen([str(BIN / "nbgrader"), "autograde", "course", "--force", "--create", *flags[s]],
-                                cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-            for s, course in courses.items()}  # fmt: skip
-    for student, run in runs.items():
+        runs[name] = nbgrader(course, "autograde", "course", "--force", "--create", wait=False)
+    for name, run in runs.items():
         out, _ = run.communicate(timeout=1200)
-        assert run.returncode == 0, f"{student}: {out[-5000:]}"
+        assert run.returncode == 0, f"{name}: {out[-5000:]}"
     from nbgrader.api import Gradebook
 
-    scores, max_scores = {}, set()
-    for student, course in courses.items():
+    scores, cells, max_scores = {}, {}, set()
+    for name, course in courses.items():
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-            scores[student] = gb.find_submission("course", student).score
+            submission = gb.find_submission("course", "learner")
+            scores[name] = submission.score
+            cells[name] = {(nb.name, g.name): g.score for nb in submission.notebooks for g in nb.grades}
             max_scores.add(gb.find_assignment("course").max_score)
     (max_score,) = max_scores
-    autograded = {s: course / "autograded" / s / "course" for s, course in courses.items()}
+    autograded = {name: course / "autograded" / "learner" / "course" for name, course in courses.items()}
     released = courses["untouched"] / "release" / "course"
-    return dict(autograded=autograded, scores=scores, max_score=max_score, released=released)
+    return dict(autograded=autograded, scores=scores, cells=cells, max_score=max_score, released=released)
 
 
 def grade_cells(path):
@@ -160,13 +146,13 @@ def test_points_reflect_difficulty():
 def test_nbgrader_gives_full_marks_to_the_solutions_and_zero_to_untouched_copies(graded):
     total = sum(c["metadata"]["nbgrader"]["points"] for p in NOTEBOOKS for c in grade_cells(p))
     assert graded["max_score"] == total == 61  # the README says so
-    assert graded["scores"] == {"solutions": total, "untouched": 0}
+    assert graded["scores"] == {"solutions": total, "untouched": 0, "untouched, every cell": 0}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
 def test_a_student_copy_runs_to_the_end_and_every_check_scores_zero(graded, path):
     """Run All on an untouched copy: no cell stops it; each check says what is unwritten and is worth 0."""
-    executed = json.loads((graded["autograded"]["untouched"] / path.name).read_text())
+    executed = json.loads((graded["autograded"]["untouched, every cell"] / path.name).read_text())
     errors = [(i, o["ename"]) for i, c in enumerate(executed["cells"]) for o in c.get("outputs", [])
               if o["output_type"] == "error"]  # fmt: skip
     assert not errors, f"cells that stop Run All: {errors}"
@@ -192,31 +178,65 @@ WRONG_FORWARD = '''def batchnorm_forward(Z, gamma, beta, eps=1e-5):
 '''
 
 
-def autograde_one(tmp_path, name, answers):
+def autograde_one(tmp_path, name, answers, tags=None):
     """nbgrader's route for one notebook: its solutions with ``answers`` (grade_id -> source) in place, autograded.
 
+    ``tags``: grade_id -> the cell tags the submission gives that cell.
     Returns each grade cell's (score, max score) by grade_id.
     """
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    (tmp_path / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path)!r}\n"
-                                                 "c.CourseDirectory.course_id = 'batchnorm'\nc.Execute.timeout = 300\n")  # fmt: skip
-    for sub in ("source", "submitted/learner"):
-        (tmp_path / sub / "course").mkdir(parents=True)
-    shutil.copy(ROOT / "notebooks" / name, tmp_path / "source" / "course" / name)
     nb = json.loads((ROOT / "notebooks" / name).read_text())
     for cell in nbgrader_cells(nb):
-        if cell["metadata"]["nbgrader"].get("grade_id") in answers:
-            cell["source"] = answers[cell["metadata"]["nbgrader"]["grade_id"]].splitlines(keepends=True)
-    (tmp_path / "submitted" / "learner" / "course" / name).write_text(json.dumps(nb))
+        grade_id = cell["metadata"]["nbgrader"].get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id].splitlines(keepends=True)
+        if grade_id in (tags or {}):
+            cell["metadata"]["tags"] = tags[grade_id]
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / name).write_text(json.dumps(nb))
+    course = tmp_path / "course"
+    course.mkdir()
+    make_course(course, {"learner": tmp_path / "submission"}, notebooks=[ROOT / "notebooks" / name])
     for command in (["generate_assignment", "course", "--force"], ["autograde", "course", "--force", "--create"]):
-        result = subprocess.run([str(BIN / "nbgrader"), *command], cwd=tmp_path, capture_output=True, text=True,
-                                timeout=600, env=env)  # fmt: skip
+        result = nbgrader(course, *command, timeout=600)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         notebook = gb.find_submission_notebook(name[:-6], "course", "learner")
         return {g.name: (g.score, g.max_score) for g in notebook.grades}
+
+
+def _outputs(cell):
+    return [{k: v for k, v in o.items() if k != "execution_count"} for o in cell.get("outputs", [])]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
+def test_grading_runs_what_a_grade_depends_on_and_grades_as_running_every_cell_does(graded, path):
+    """The course's route runs a few cells, and each graded cell says and scores what a top-to-bottom run gives it."""
+    from bn_helpers.grading import cells_to_run
+
+    stored = json.loads(path.read_text())["cells"]
+    solutions, untouched, every = (json.loads((graded["autograded"][name] / path.name).read_text())["cells"]
+                                   for name in ("solutions", "untouched", "untouched, every cell"))  # fmt: skip
+    ran = {i for i, c in enumerate(solutions) if c["cell_type"] == "code" and c["execution_count"]}
+    assert ran == cells_to_run(stored) and len(ran) < sum(c["cell_type"] == "code" for c in stored) / 2 + 2
+    by_id = lambda cells: {c["metadata"]["nbgrader"]["grade_id"]: c for c in cells  # noqa: E731
+                           if c.get("metadata", {}).get("nbgrader", {}).get("grade")}  # fmt: skip
+    stored, solutions, untouched, every = map(by_id, (stored, solutions, untouched, every))
+    assert stored.keys() == solutions.keys() == untouched.keys() == every.keys()
+    for grade_id, cell in stored.items():
+        assert _outputs(solutions[grade_id]) == _outputs(cell), grade_id  # the solutions: as the notebook's own run
+        assert _outputs(untouched[grade_id]) == _outputs(every[grade_id]), grade_id  # the untouched copy: as Run All
+    assert {k: v for k, v in graded["cells"]["untouched"].items() if k[0] == path.stem} == \
+        {k: v for k, v in graded["cells"]["untouched, every cell"].items() if k[0] == path.stem}
+
+
+def test_a_check_tagged_to_skip_execution_still_runs(tmp_path):
+    """nbclient skips a cell tagged skip-execution, and nbgrader gives a check with no output full marks: not here."""
+    answer = "def ewa_update(average, value, beta=0.9):\n    return value\n"  # no average at all
+    points = autograde_one(tmp_path, "06_batch_norm_at_test_time.ipynb", {"ewa_update": answer},
+                           tags={"check_ewa_update": ["skip-execution"]})  # fmt: skip
+    assert points["check_ewa_update"] == (0.2, 1)  # it ran: right in 1 of its 5 cases (skipped, it would score 1)
 
 
 def test_nbgrader_one_mistake_costs_one_exercise(tmp_path):
