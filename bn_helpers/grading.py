@@ -1,4 +1,4 @@
-"""Autograding in seconds: nbgrader runs the cells a grade depends on, and skips the experiments.
+"""The course's changes to nbgrader's route: a release that runs to the end, and autograding in seconds.
 
 An instructor's tool: it needs nbgrader (installed with the ``test`` extra),
 and no notebook imports it. Autograding re-executes every notebook of a
@@ -7,8 +7,12 @@ while a grade depends only on the learner's answer cells, the check cells
 and what those read. :class:`ExecuteGradedCells` is nbgrader's ``Execute``
 running only those, set in ``nbgrader_config.py`` (``tools/nbgrader_config.py`` is the course's)::
 
-    from bn_helpers.grading import autograde_preprocessors
+    from bn_helpers.grading import autograde_preprocessors, generate_assignment_preprocessors
+    c.GenerateAssignment.preprocessors = generate_assignment_preprocessors()
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
+The first makes the released copies the ones in ``exercises/``
+(:func:`generate_assignment_preprocessors`).
 
 Which cells run (:func:`cells_to_run`):
 
@@ -39,8 +43,10 @@ import atexit
 import builtins
 
 from jupyter_core.utils import run_sync
+from nbconvert.preprocessors import Preprocessor
 from nbgrader.converters.autograde import Autograde
-from nbgrader.preprocessors import Execute
+from nbgrader.converters.generate_assignment import GenerateAssignment
+from nbgrader.preprocessors import ClearSolutions, Execute
 from traitlets import Bool, Enum
 
 from .quiz import MEASURED
@@ -337,3 +343,48 @@ def autograde_preprocessors(every_cell=False):
     """
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     return list(default) if every_cell else [ExecuteGradedCells if p is Execute else p for p in default]
+
+
+class RunAllGoesOn(Preprocessor):
+    """Drop nbgrader's stub where it would stop Run All: ``raise NotImplementedError()`` at a cell's top level.
+
+    Runs after nbgrader's ``ClearSolutions``. An inline question's answer cell
+    keeps its ``prediction_x = None`` line, and the check after the experiment
+    scores an unanswered question 0 and says so; inside a function the stub
+    stays, and the function's check says the exercise is not written yet.
+    """
+
+    enabled = True  # nbconvert runs a preprocessor only when enabled; nbgrader's own are by default
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            lines = cell.source.split("\n")
+            cell.source = "\n".join(line for line in lines if line != "raise NotImplementedError()")
+        return cell, resources
+
+
+class ForTheLearner(Preprocessor):
+    """Keep out of a learner's copy what is there for the course's own runs.
+
+    The widget state the notebook stores for its executed outputs (a copy has
+    no outputs to show it: it would only make the file several times larger),
+    and the reason a cell's output is not compared by strict nbval.
+    """
+
+    enabled = True
+
+    def preprocess(self, nb, resources):
+        nb.metadata.pop("widgets", None)
+        for cell in nb.cells:
+            cell.metadata.pop("ignore_reason", None)
+        return nb, resources
+
+
+def generate_assignment_preprocessors():
+    """nbgrader's ``generate_assignment`` preprocessors, with :class:`ForTheLearner` first and :class:`RunAllGoesOn`
+    right after ``ClearSolutions``: the released copies are those of ``exercises/`` (less their first cell, which
+    says where the solutions are)."""
+    out = [ForTheLearner]
+    for p in GenerateAssignment.class_traits()["preprocessors"].default():
+        out += [p, RunAllGoesOn] if p is ClearSolutions else [p]
+    return out

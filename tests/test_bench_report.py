@@ -65,8 +65,9 @@ def test_a_full_run_rewrites_only_the_readmes_block(tmp_path, monkeypatch):
 
 
 def test_grading_is_set_against_executing_the_notebooks():
-    results = {"notebooks": [dict(kilosteps=40.0), dict(kilosteps=40.0)], "grading": dict(seconds=10.0, kilosteps=15.9)}
+    results = {"notebooks": [dict(kilosteps=40.0), dict(kilosteps=40.0)],
+               "grading": dict(seconds=10.0, kilosteps=15.9, every_cell_kilosteps=85.0)}
     name = "autograding one submission (all eight notebooks) <= 20% of executing them"
-    assert bench.verdicts(results)[name] == ("met", "15.9 kilosteps, 20%")
+    assert bench.verdicts(results)[name] == ("met", "15.9 kilosteps, 20% (every cell running: 85.0)")
     results["grading"]["kilosteps"] = 16.1
     assert bench.verdicts(results)[name][0] == "MISSED"

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE, SHOTS = ROOT / "build" / "book", ROOT / "build" / "book-shots"
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOKS = [p.stem for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
-PAGES = ["index", *NOTEBOOKS, "api", "data"]
+PAGES = ["index", *NOTEBOOKS, "api", "data", "instructors"]
 # notebook -> how many slider widgets it shows (02: one widget with two sliders, gamma and beta)
 WITH_SLIDERS = {"01_normalizing_inputs": 1, "02_implementing_batch_norm": 1, "04_mini_batches_and_optimizers": 1,
                 "06_batch_norm_at_test_time": 1, "07_normalizing_along_other_axes": 1}  # fmt: skip

@@ -8,7 +8,9 @@ preprocessors that ``nbgrader generate_assignment`` runs on each notebook,
 through nbconvert, without nbgrader's database or a JupyterHub:
 
 - ``ClearSolutions``: each solution region becomes ``raise NotImplementedError()``;
-- ``RunAllGoesOn`` (ours): in an answer cell, where that line would stand at the
+- ``ForTheLearner`` (ours, bn_helpers.grading): no stored widget state and no
+  reason why strict nbval ignores an output;
+- ``RunAllGoesOn`` (ours, bn_helpers.grading): in an answer cell, where that line would stand at the
   top level (an inline question's ``prediction_x = None`` and its answer), it
   is dropped, so Run All goes on; inside a function it stays, and the
   function's check says the exercise is not written yet;
@@ -35,7 +37,6 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
-from nbconvert.preprocessors import Preprocessor
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearHiddenTests,
@@ -45,6 +46,8 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 from traitlets.config import Config
+
+from bn_helpers.grading import ForTheLearner, RunAllGoesOn
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE, TARGET = ROOT / "notebooks", ROOT / "exercises"
@@ -75,28 +78,12 @@ def _as_a_copy(source: str, name: str) -> str:
     return SOLUTIONS_SENTENCE.sub(say, source)
 
 
-class RunAllGoesOn(Preprocessor):
-    """Drop nbgrader's stub where it would stop Run All: ``raise NotImplementedError()`` at a cell's top level.
-
-    An inline question's answer cell keeps its ``prediction_x = None`` line, and
-    the check after the experiment scores an unanswered question 0 and says so.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            lines = cell.source.split("\n")
-            cell.source = "\n".join(line for line in lines if line != "raise NotImplementedError()")
-        return cell, resources
-
-
 def student_copy(path: Path) -> str:
     """The student version of one course notebook, as the text of an .ipynb file."""
     nb = nbformat.read(path, as_version=4)
-    nb.metadata.pop("widgets", None)  # no stored widget state: the copy has no outputs to show it
-    for cell in nb.cells:  # why an output is not compared is for whoever runs nbval, not for the learner
-        cell.metadata.pop("ignore_reason", None)
     exporter = NotebookExporter(config=Config())
-    for pre in (ClearSolutions, RunAllGoesOn, ClearOutput, ClearHiddenTests, LockCells, ComputeChecksums, CheckCellMetadata):
+    for pre in (ForTheLearner, ClearSolutions, RunAllGoesOn, ClearOutput, ClearHiddenTests, LockCells, ComputeChecksums,
+                CheckCellMetadata):
         exporter.register_preprocessor(pre(), enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"unique_key": path.stem})
     nb = nbformat.reads(body, as_version=4)
