@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import atexit
 import builtins
+import re
 
 from jupyter_core.utils import run_sync
 from nbconvert.preprocessors import Preprocessor
@@ -363,20 +364,37 @@ class RunAllGoesOn(Preprocessor):
         return cell, resources
 
 
-class ForTheLearner(Preprocessor):
-    """Keep out of a learner's copy what is there for the course's own runs.
+# The course notebook's introduction says it shows the solutions and where the learner's copy is: in a copy,
+# that sentence says where the solutions are instead.
+_SOLUTIONS_SENTENCE = re.compile(r"This notebook shows the solutions?; your copy, with the exercises? blank, is .*?\.(?=\s|$)",
+                                 re.DOTALL)  # fmt: skip
 
-    The widget state the notebook stores for its executed outputs (a copy has
-    no outputs to show it: it would only make the file several times larger),
-    and the reason a cell's output is not compared by strict nbval.
+
+class ForTheLearner(Preprocessor):
+    """Make a learner's copy read as one, without what is there for the course's own runs.
+
+    Drops the widget state the notebook stores for its executed outputs (a
+    copy has no outputs to show it: it would only make the file several
+    times larger) and the reason a cell's output is not compared by strict
+    nbval; the introduction's sentence about the solutions says where they
+    are. The notebook's name is ``resources["unique_key"]`` (nbconvert's and
+    nbgrader's).
     """
 
     enabled = True
 
     def preprocess(self, nb, resources):
         nb.metadata.pop("widgets", None)
+        name = resources["unique_key"] + ".ipynb"
+
+        def as_a_copy(match):
+            blank = "they are" if match.group(0).startswith("This notebook shows the solutions") else "it is"
+            return f"In this copy {blank} blank; the solutions are in `notebooks/{name}`."
+
         for cell in nb.cells:
             cell.metadata.pop("ignore_reason", None)
+            if cell.cell_type == "markdown":
+                cell.source = _SOLUTIONS_SENTENCE.sub(as_a_copy, cell.source)
         return nb, resources
 
 

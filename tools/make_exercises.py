@@ -8,8 +8,9 @@ preprocessors that ``nbgrader generate_assignment`` runs on each notebook,
 through nbconvert, without nbgrader's database or a JupyterHub:
 
 - ``ClearSolutions``: each solution region becomes ``raise NotImplementedError()``;
-- ``ForTheLearner`` (ours, bn_helpers.grading): no stored widget state and no
-  reason why strict nbval ignores an output;
+- ``ForTheLearner`` (ours, bn_helpers.grading): no stored widget state, no
+  reason why strict nbval ignores an output, and the introduction's sentence
+  about the solutions said as a copy says it;
 - ``RunAllGoesOn`` (ours, bn_helpers.grading): in an answer cell, where that line would stand at the
   top level (an inline question's ``prediction_x = None`` and its answer), it
   is dropped, so Run All goes on; inside a function it stays, and the
@@ -31,7 +32,6 @@ The result is written only if it differs, so running it twice changes nothing:
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -63,21 +63,6 @@ QUESTIONS = (" Each inline question is blank as `prediction_... = None`: set it 
              "before its experiment runs.")
 
 
-# The course notebook's introduction says it shows the solutions and where the learner's copy is: in the copy,
-# that sentence says where the solutions are instead.
-SOLUTIONS_SENTENCE = re.compile(r"This notebook shows the solutions?; your copy, with the exercises? blank, is .*?\.(?=\s|$)",
-                                re.DOTALL)  # fmt: skip
-
-
-def _as_a_copy(source: str, name: str) -> str:
-    """A markdown cell's text as the learner's copy says it."""
-    def say(match):
-        blank = "they are" if match.group(0).startswith("This notebook shows the solutions") else "it is"
-        return f"In this copy {blank} blank; the solutions are in `notebooks/{name}`."
-
-    return SOLUTIONS_SENTENCE.sub(say, source)
-
-
 def student_copy(path: Path) -> str:
     """The student version of one course notebook, as the text of an .ipynb file."""
     nb = nbformat.read(path, as_version=4)
@@ -87,9 +72,6 @@ def student_copy(path: Path) -> str:
         exporter.register_preprocessor(pre(), enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"unique_key": path.stem})
     nb = nbformat.reads(body, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = _as_a_copy(cell.source, path.name)
     title = nb.cells[0].source.splitlines()[0].lstrip("# ").strip()
     asks = any(c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("prediction_") for c in nb.cells)
     header = nbformat.v4.new_markdown_cell(HEADER.format(title=title, name=path.name, questions=QUESTIONS if asks else ""))
