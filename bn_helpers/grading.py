@@ -236,9 +236,9 @@ class ExecuteGradedCells(Execute):
     A cell that does not run keeps no output and no execution count: the
     autograded notebook and the feedback show its source alone. Each notebook
     still runs in a fresh kernel; the kernel for the next notebook is started
-    while this one runs, so that its start-up (most of what grading a notebook
-    costs now) overlaps the work (``warm_kernel=False``: start each when its
-    notebook comes).
+    while this one runs, importing the modules the course's cells import, so
+    that its start-up (most of what grading a notebook costs now) overlaps the
+    work (``warm_kernel=False``: start each when its notebook comes).
     """
 
     warm_kernel = Bool(True, help="Start the next notebook's kernel while this one runs.").tag(config=True)
