@@ -223,13 +223,15 @@ def bench_grading(results):
         with tempfile.TemporaryDirectory() as course:
             make_course(course, {s: ROOT / "notebooks" for s in students}, every_cell)
             done = nbgrader(course, "generate_assignment", "course", "--force")
+            if done.returncode:
+                raise SystemExit(f"nbgrader generate_assignment failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
             t = time.perf_counter()
             runs = [nbgrader(course, "autograde", "course", "--create", "--student", s, wait=False) for s in students]
             outputs = [run.communicate()[0] for run in runs]
             seconds = time.perf_counter() - t
             for run, out in zip(runs, outputs):
-                if done.returncode or run.returncode:
-                    raise SystemExit(f"nbgrader failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}{out[-2000:]}")
+                if run.returncode:
+                    raise SystemExit(f"nbgrader autograde failed:\n{out[-3000:]}")
         return seconds
 
     unit = results.get("kilostep_s") or kilostep()
