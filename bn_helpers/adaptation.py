@@ -55,5 +55,5 @@ def adapt(model, method, X_new, y_new=None, *, batch_size=None, steps=0, learnin
         for bn in new.bn.values():
             bn.ewa_beta = ewa_beta
     train(new, Adam(learning_rate), X_new, y_new, epochs=steps, batch_size=batch_size, rng=rng,
-          max_steps=steps, eval_every=steps, progress=False)  # fmt: skip
+          max_steps=steps, eval_every=steps, eval_train=False, progress=False)  # fmt: skip
     return new

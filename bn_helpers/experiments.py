@@ -60,14 +60,12 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
     key = "Z_tilde3" if batchnorm else "Z3"
     probe = X_test[:, :probe_size]
     recs = [{"steps": [], "percentiles": [], "mean": [], "var": [], "z_mean": [], "z_var": []} for _ in seed_list]
-    evals, evaluate = _test_set_evaluator(X_test, y_test, len(seed_list), eval_every, steps)
     kept = [{} for _ in seed_list]
 
     def record(step, m):
         if keep_every is not None and step and step % keep_every == 0:
             for i, k in enumerate(kept):
                 k[step] = m.seed(i)
-        evaluate(step, m)
         if step % record_every:
             return
         with m.running_stats_kept():
@@ -82,49 +80,20 @@ def figure1(X, y, X_test, y_test, *, batchnorm, steps=2000, learning_rate=0.5, w
 
     record(0, model)
     epochs = -(-steps // (X.shape[1] // batch_size))
+    # The test set only: evaluating the training set too (4,000 examples on MNIST-1D) would cost more than the recording.
     histories = train_seeds(
         model, GradientDescent(learning_rate), X, y, epochs=epochs, batch_size=batch_size,
-        rngs=[np.random.default_rng(s + 1) for s in seed_list], eval_every=steps,
-        drop_last=True, max_steps=steps, callback=record,
+        rngs=[np.random.default_rng(s + 1) for s in seed_list], X_val=X_test, y_val=y_test, eval_every=eval_every,
+        eval_train=False, drop_last=True, max_steps=steps, callback=record,
     )  # fmt: skip
     out = []
-    for i, (rec, hist) in enumerate(zip(recs, _histories(evals, histories))):
+    for i, (rec, hist) in enumerate(zip(recs, histories)):
         run = {k: np.asarray(v) for k, v in rec.items()}
         run.update(history=hist, model=model.seed(i))
         if keep_every is not None:
             run["checkpoints"] = kept[i]
         out.append(run)
     return out[0] if seeds is None else out
-
-
-def _test_set_evaluator(X_test, y_test, k, every, steps):
-    """``(evals, evaluate)``: ``evaluate(step, model)`` appends the test loss and accuracy of the ``k`` seeds to ``evals``.
-
-    It evaluates every ``every`` steps and at the last step, on the test set
-    only: evaluating the training set as well (what ``train_seeds`` does)
-    would cost more than the rest of the recording (4,000 examples on MNIST-1D).
-    """
-    evals = [{"step": [], "val_loss": [], "val_acc": []} for _ in range(k)]
-
-    def evaluate(step, model):
-        if step % every == 0 or step == steps:
-            losses, accs = model.evaluate(X_test, y_test)
-            for ev, loss, acc in zip(evals, losses, accs):
-                ev["step"].append(step)
-                ev["val_loss"].append(float(loss))
-                ev["val_acc"].append(float(acc))
-
-    return evals, evaluate
-
-
-def _histories(evals, histories):
-    """Per seed: the test-set evaluations, with ``batch_loss`` and ``diverged`` from ``train_seeds``'s history."""
-    out = []
-    for ev, history in zip(evals, histories):
-        hist = {key: np.asarray(v) for key, v in ev.items()}
-        hist.update(batch_loss=history["batch_loss"], diverged=history["diverged"])
-        out.append(hist)
-    return out
 
 
 NOISE_VARIANTS = ("without batch norm", "batch norm", "noisy batch norm")
@@ -197,11 +166,9 @@ def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed=0, seeds=None, st
     probe_X, probe_y = X[:, :probe_size], y[:probe_size]
     probe_rngs = [np.random.default_rng(150 + s) for s in seed_list]
     probes, probe_steps = [[] for _ in seed_list], []
-    evals, evaluate = _test_set_evaluator(X_test, y_test, len(seed_list), eval_every, steps)
 
     def record(step, m):
-        evaluate(step, m)
-        if step and step % probe_every == 0:
+        if step % probe_every == 0:
             probe_steps.append(step)
             for i, seed_probes in enumerate(probes):
                 net = m.seed(i)  # a copy of seed i, probed as the network it is
@@ -210,13 +177,13 @@ def noisy_batchnorm_run(X, y, X_test, y_test, *, variant, seed=0, seeds=None, st
                 seed_probes.append(landscape_probes(net, probe_X, probe_y, learning_rate=learning_rate,
                                                     noise_samples=noise_samples, rng=probe_rngs[i]))  # fmt: skip
 
-    record(0, model)
     epochs = -(-steps // (X.shape[1] // 60))
     histories = train_seeds(model, GradientDescent(learning_rate), X, y, epochs=epochs, batch_size=60,
-                            rngs=[np.random.default_rng(s + 1) for s in seed_list], eval_every=steps, drop_last=True,
-                            max_steps=steps, callback=record)  # fmt: skip
+                            rngs=[np.random.default_rng(s + 1) for s in seed_list], X_val=X_test, y_val=y_test,
+                            eval_every=eval_every, eval_train=False, drop_last=True, max_steps=steps,
+                            callback=record)  # fmt: skip
     out = [dict(history=hist, accuracy=hist["val_acc"][-1], probes=seed_probes, probe_steps=np.array(probe_steps))
-           for hist, seed_probes in zip(_histories(evals, histories), probes)]  # fmt: skip
+           for hist, seed_probes in zip(histories, probes)]  # fmt: skip
     return out[0] if seeds is None else out
 
 
@@ -259,7 +226,7 @@ def batch_size_runs(X, y, X_test, y_test, *, batch_sizes, steps=400, examples=32
                                  activation="relu")  # fmt: skip
             train_seeds(model, Adam(learning_rate, step=adam_step), X, y, epochs=10**6, batch_size=m,
                         max_steps=max(steps, examples // m), rngs=[np.random.default_rng(100 + s) for s in seeds],
-                        drop_last=True, eval_every=10**9, callback=record, progress=False)  # fmt: skip
+                        drop_last=True, eval_every=10**9, eval_train=False, callback=record, progress=False)  # fmt: skip
     return accuracy, networks
 
 

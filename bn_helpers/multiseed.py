@@ -442,7 +442,8 @@ def _softmax_cross_entropy(Z, y):
 
 
 def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X_val=None, y_val=None,
-                eval_every=None, callback=None, drop_last=False, max_steps=None, progress=None):  # fmt: skip
+                eval_every=None, eval_train=True, callback=None, drop_last=False, max_steps=None,
+                progress=None):  # fmt: skip
     """:func:`~bn_helpers.training.train` for every seed of a :class:`MultiSeedMLP` at once.
 
     The arguments are those of ``train``, except ``rngs``: one generator per
@@ -488,20 +489,22 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
         total = min(total, check_int(max_steps, "max_steps", low=1))
     show = total >= PROGRESS_MIN_STEPS if progress is None else bool(progress)
 
-    keys = ["step", "train_loss", "train_acc"] + (["val_loss", "val_acc"] if X_val is not None else [])
-    history = [{key: [] for key in keys} for _ in range(k)]
+    splits = {"train": (X, y)} if eval_train else {}
+    if X_val is not None:
+        splits["val"] = (X_val, y_val)
+    keys = [f"{split}_{stat}" for split in splits for stat in ("loss", "acc")]  # what each evaluation records
+    history = [{key: [] for key in ["step", *keys]} for _ in range(k)]
     batch_losses = np.empty((total, k))  # row t: every seed's loss at step t + 1
     recorded = np.zeros(k, dtype=int)  # steps whose loss each seed keeps (a diverged seed stops counting)
     alive = np.ones(k, dtype=bool)
     XT = np.ascontiguousarray(X.T)  # (m, n_x): rows gathered per seed below
 
     def evaluate(step):
-        for split, (Xs, ys) in {"train": (X, y), "val": (X_val, y_val)}.items():
-            if Xs is not None:
-                losses, accs = model.evaluate(Xs, ys)
-                for i in np.flatnonzero(alive):
-                    history[i][f"{split}_loss"].append(float(losses[i]))
-                    history[i][f"{split}_acc"].append(float(accs[i]))
+        for split, (Xs, ys) in splits.items():
+            losses, accs = model.evaluate(Xs, ys)
+            for i in np.flatnonzero(alive):
+                history[i][f"{split}_loss"].append(float(losses[i]))
+                history[i][f"{split}_acc"].append(float(accs[i]))
         for i in np.flatnonzero(alive):
             history[i]["step"].append(step)
 
@@ -545,12 +548,14 @@ def train_seeds(model, optimizer, X, y, *, epochs, batch_size=None, rngs=None, X
                     break
             if not alive.any() or step >= total:
                 break
+    order = ["step", *(key for key in keys if key.startswith("train_")), "batch_loss",
+             *(key for key in keys if key.startswith("val_"))]  # train's order  # fmt: skip
     finite = np.all([np.isfinite(p).reshape(k, -1).all(axis=1) for p in model.params.values()], axis=0)
     out = []
     for i in range(k):
         h = {key: np.asarray(v) for key, v in history[i].items()}
         h["batch_loss"] = batch_losses[: recorded[i], i].copy()
-        h = {key: h[key] for key in ["step", "train_loss", "train_acc", "batch_loss", *keys[3:]]}  # train's order
+        h = {key: h[key] for key in order}
         h["diverged"] = not (alive[i] and finite[i])
         out.append(h)
     return out

@@ -70,6 +70,7 @@ def train(
     X_val=None,
     y_val=None,
     eval_every=None,
+    eval_train=True,
     callback=None,
     drop_last=False,
     max_steps=None,
@@ -97,6 +98,11 @@ def train(
         every this many steps; default once per epoch. Step 0 and the last
         step are always evaluated, so a large value (e.g. the number of
         steps) evaluates only at the start and the end.
+    eval_train : bool
+        Evaluate the whole training set at each evaluation (the default).
+        False evaluates ``X_val`` only, if given, and the history has no
+        ``train_loss`` or ``train_acc``: a run whose training accuracy is not
+        reported skips a forward pass over every training example.
     callback : callable ``callback(step, model)`` or None
         Called after every step (e.g. to record a unit's percentiles).
     drop_last : bool
@@ -110,8 +116,8 @@ def train(
     Returns
     -------
     dict of numpy arrays
-        ``step``, ``train_loss``, ``train_acc`` (and ``val_loss``, ``val_acc``)
-        at each evaluation; ``batch_loss`` at every step; ``diverged`` (bool):
+        ``step``, ``train_loss``, ``train_acc`` (unless ``eval_train`` is
+        False) and ``val_loss``, ``val_acc`` (with ``X_val``) at each evaluation; ``batch_loss`` at every step; ``diverged`` (bool):
         training stopped early because the loss or a parameter became NaN or
         inf (the arrays then end at that step).
     """
@@ -137,17 +143,18 @@ def train(
         total = min(total, check_int(max_steps, "max_steps", low=1))
     show = total >= PROGRESS_MIN_STEPS if progress is None else bool(progress)
 
-    history = {"step": [], "train_loss": [], "train_acc": [], "batch_loss": []}
+    splits = {"train": (X, y)} if eval_train else {}
     if X_val is not None:
-        history.update(val_loss=[], val_acc=[])
+        splits["val"] = (X_val, y_val)
+    history = {"step": [], **{f"train_{k}": [] for k in ("loss", "acc") if eval_train}, "batch_loss": []}
+    history.update({f"val_{k}": [] for k in ("loss", "acc") if X_val is not None})
 
     def evaluate(step):
         history["step"].append(step)
-        for split, (Xs, ys) in {"train": (X, y), "val": (X_val, y_val)}.items():
-            if Xs is not None:
-                loss, acc = model.evaluate(Xs, ys)
-                history[f"{split}_loss"].append(loss)
-                history[f"{split}_acc"].append(acc)
+        for split, (Xs, ys) in splits.items():
+            loss, acc = model.evaluate(Xs, ys)
+            history[f"{split}_loss"].append(loss)
+            history[f"{split}_acc"].append(acc)
 
     def batches():
         if batch_size is None:

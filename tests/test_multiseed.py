@@ -98,6 +98,19 @@ def test_a_whole_training_run_matches_train_per_seed(optimizer, batch_size, drop
             assert rel(many.params[name][i], p) < 1e-10, name
 
 
+def test_eval_train_false_is_train_with_eval_train_false_per_seed():
+    many, ones = nets([6, 10, 10, 3], batchnorm=[True, False], activation="relu")
+    X, y = data()
+    Xv, yv = data(m=20, seed=9)
+    kw = dict(epochs=3, batch_size=16, X_val=Xv, y_val=yv, eval_every=2, eval_train=False, progress=False)
+    hs = train_seeds(many, Adam(0.01), X, y, rngs=[np.random.default_rng(100 + s) for s in SEEDS], **kw)
+    for i, net in enumerate(ones):
+        h = train(net, Adam(0.01), X, y, rng=np.random.default_rng(100 + SEEDS[i]), **kw)
+        assert list(hs[i]) == list(h) == ["step", "batch_loss", "val_loss", "val_acc", "diverged"]
+        for key in ("step", "batch_loss", "val_loss", "val_acc"):
+            assert hs[i][key].shape == h[key].shape and rel(hs[i][key], h[key]) < 1e-10, key
+
+
 def test_a_diverging_seed_stops_alone():
     many, ones = nets([6, 10, 3], batchnorm=False, activation="relu", weight_scale=1.0)
     X, y = data()
@@ -168,6 +181,8 @@ def test_figure1_with_seeds_is_each_seed_alone():
         alone = figure1(*args, seed=seed, **kw)
         for key in ("steps", "percentiles", "mean", "var"):
             assert rel(run[key], alone[key]) < 1e-10, key
+        assert list(run["history"]) == ["step", "batch_loss", "val_loss", "val_acc", "diverged"]
+        np.testing.assert_array_equal(run["history"]["step"], [0, 30, 60])  # the test set, every eval_every steps
         for key in ("val_acc", "batch_loss"):
             assert rel(run["history"][key], alone["history"][key]) < 1e-10, key
         assert rel(run["model"].params["W2"], alone["model"].params["W2"]) < 1e-10

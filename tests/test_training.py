@@ -87,6 +87,30 @@ def test_a_large_eval_every_evaluates_only_the_start_and_the_end(digits):
     assert h["val_acc"][-1] == model.evaluate(Xte, yte)[1]  # the end is the trained model
 
 
+def test_eval_train_false_evaluates_the_validation_set_only(digits):
+    Xtr, ytr, Xte, yte = digits
+
+    def run(**kw):
+        model = MLP([64, 16, 10], batchnorm=True, rng=np.random.default_rng(0))
+        evaluated = []
+        evaluate = model.evaluate
+        model.evaluate = lambda X, y: evaluated.append(X.shape[1]) or evaluate(X, y)
+        h = train(model, Adam(0.01), Xtr, ytr, epochs=2, batch_size=100, rng=np.random.default_rng(1),
+                  eval_every=10, **kw)  # fmt: skip
+        return h, evaluated, model
+
+    full, full_sizes, _ = run(X_val=Xte, y_val=yte)
+    val_only, val_sizes, model = run(X_val=Xte, y_val=yte, eval_train=False)
+    assert list(val_only) == ["step", "batch_loss", "val_loss", "val_acc", "diverged"]
+    assert val_sizes == [Xte.shape[1]] * 4 and full_sizes == [Xtr.shape[1], Xte.shape[1]] * 4  # steps 0, 10, 20, 26
+    for key in ("step", "batch_loss", "val_loss", "val_acc"):
+        np.testing.assert_array_equal(val_only[key], full[key])  # the same run: evaluating changes nothing
+    assert val_only["val_acc"][-1] == model.evaluate(Xte, yte)[1]
+    nothing, none_evaluated, _ = run(eval_train=False)
+    assert none_evaluated == [] and list(nothing) == ["step", "batch_loss", "diverged"]
+    np.testing.assert_array_equal(nothing["batch_loss"], full["batch_loss"])
+
+
 def test_divergence_is_detected_and_reported(digits):
     Xtr, ytr, _, _ = digits
     rng = np.random.default_rng(0)
