@@ -311,7 +311,7 @@ def bench_seeds(results, steps=300, k=3):
         ("notebook 04's network, batches of 4", M.X_train, M.y_train, dict(layer_sizes=[40, 100, 100, 10], activation="relu"),
          lambda: Adam(1e-3), 4),
     ]  # fmt: skip
-    common = dict(epochs=10**6, max_steps=steps, drop_last=True, eval_every=10**9, progress=False)
+    common = dict(epochs=10**6, max_steps=steps, drop_last=True, eval_train=False, progress=False)  # training steps only
     rows = []
     for name, X, y, net, opt, m in cases:
         def one():
