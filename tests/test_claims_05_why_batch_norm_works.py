@@ -126,7 +126,7 @@ def sweep(D):
                                activation="sigmoid", weight_scale=0.1)  # fmt: skip
             hs = train_seeds(net, GradientDescent(lr), X, y, epochs=10, batch_size=60,
                              rngs=[np.random.default_rng(s + 1) for s in SEEDS], X_val=Xt, y_val=yt, drop_last=True,
-                             eval_every=10**9)  # fmt: skip
+                             eval_every=10**9, eval_train=False)  # fmt: skip
             acc[lr, bn], nets[lr, bn] = np.array([h["val_acc"][-1] for h in hs]), net
     return acc, nets
 
@@ -146,6 +146,18 @@ def test_learning_rate_sweep(sweep):
     gaps = {lr: acc[lr, True] - acc[lr, False] for lr in RATES[True][:-1]}  # per seed
     assert (gaps[0.1] > 0.8).all() and (gaps[8.0] > 0.8).all()
     assert min(gaps[0.1].min(), gaps[8.0].min()) > max(gaps[0.5].max(), gaps[2.0].max()) + 0.3
+
+
+def test_the_plain_network_starts_with_a_near_constant_last_hidden_layer_on_the_digits(D):
+    """Section 3: at step 0 the last hidden layer's inputs barely differ between test images (width 0.07 in every seed)."""
+    net = MultiSeedMLP([64, 100, 100, 100, 10], batchnorm=False, rngs=[np.random.default_rng(s) for s in SEEDS],
+                       activation="sigmoid", weight_scale=0.1)  # fmt: skip
+    net.forward(D[2])
+    z3 = net.hidden["Z3"]
+    width = np.median(np.percentile(z3, 85, axis=2) - np.percentile(z3, 15, axis=2), axis=1)  # per seed
+    assert (width > 0.065).all() and (width < 0.075).all()
+    net.forward(D[0])  # the inputs themselves differ: the first layer's input spread is of order 1
+    assert np.median(np.percentile(net.hidden["Z1"], 85, axis=2) - np.percentile(net.hidden["Z1"], 15, axis=2)) > 1
 
 
 @pytest.mark.unchecked_cell
@@ -231,6 +243,22 @@ def test_noisy_batchnorm_between_plain_and_batchnorm_in_every_seed(santurkar):
     assert (ahead > 0.08).all() and ahead.max() < 0.17
     kept = ahead / (final["batch norm"] - final["without batch norm"])  # the share of batch norm's lead kept
     assert 0.4 < kept.min() < 0.45 and 0.85 < kept.max() < 0.9
+
+
+def test_noisy_batchnorm_between_plain_and_batchnorm_over_the_last_five_evaluations(santurkar, fig1):
+    noisy, _, _ = santurkar
+    runs = {"without batch norm": fig1["plain 0.5"], "batch norm": fig1["bn 0.5"], "noisy batch norm": noisy}
+    acc = {k: np.array([[acc_at(r, t) for t in (300, 500, 600, 700, 800, 900, 1000)] for r in rs]) for k, rs in runs.items()}
+    late = {k: 100 * a[:, 2:].mean(axis=1) for k, a in acc.items()}  # steps 600 to 1,000, per seed
+    behind = late["batch norm"] - late["noisy batch norm"]
+    ahead = late["noisy batch norm"] - late["without batch norm"]
+    assert (behind > 3).all() and behind.max() < 7.5  # "3.4 to 6.7 points behind"
+    assert (ahead > 5).all() and ahead.max() < 11  # "5.9 to 10.2 points ahead"
+    # single evaluations move by more than the closest gap at step 1,000 (2.3 points)
+    assert acc["batch norm"][1, 4] - acc["batch norm"][1, 5] > 0.05  # seed 1: 46.1% at 800, 40.0% at 900
+    assert acc["noisy batch norm"][1, 6] - acc["noisy batch norm"][1, 5] > 0.15  # seed 1: 27.8% at 900, 45.1% at 1,000
+    plain = acc["without batch norm"][:, [0, 1, 4, 5, 6]]  # the steps printed
+    assert plain.min() > 0.27 and plain.max() < 0.32  # stuck at about 30% from step 300
 
 
 def test_covariate_shift_as_gradient_change_is_larger_with_batchnorm(santurkar):
