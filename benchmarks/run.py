@@ -43,6 +43,25 @@ def median_time(fn, repeats=7, number=None, budget=0.2):
     return float(np.median(times))
 
 
+def paired_times(fn_a, fn_b, repeats=7):
+    """Seconds per call of ``fn_a`` and ``fn_b``, timed in turn: ``(median a, median b, median of the ratios b / a)``.
+
+    Alternating the two, each ratio compares calls made a moment apart, so a
+    change in the machine's load during the run moves both sides of it.
+    """
+    fn_a(), fn_b()
+    pairs = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn_a()
+        t_a = time.perf_counter() - t
+        t = time.perf_counter()
+        fn_b()
+        pairs.append((t_a, time.perf_counter() - t))
+    a, b = np.array(pairs).T
+    return float(np.median(a)), float(np.median(b)), float(np.median(b / a))
+
+
 def copy_bandwidth():
     """Bytes per second that a plain copy of a 32 MB array moves (read + write)."""
     a = np.random.default_rng(0).random(4 * 1024 * 1024)
@@ -295,6 +314,8 @@ def bench_seeds(results, steps=300, k=3):
 
     Two networks of the notebooks: the Figure 1 network (3 x 100 sigmoid, batches
     of 60, SGD) and notebook 04's (2 x 100 ReLU, Adam) at batches of 64 and 4.
+    Training steps only (no evaluation); the ratio is the median over 7 runs of
+    each, timed in turn (:func:`paired_times`).
     """
     from bn_helpers import MLP, Adam, GradientDescent, load_mnist1d, normalize_dataset, train
     from bn_helpers.multiseed import MultiSeedMLP, train_seeds
@@ -322,9 +343,8 @@ def bench_seeds(results, steps=300, k=3):
             model = MultiSeedMLP(batchnorm=True, rngs=[np.random.default_rng(s) for s in range(k)], **net)
             train_seeds(model, opt(), X, y, batch_size=m, rngs=[np.random.default_rng(100 + s) for s in range(k)], **common)
 
-        t_one = median_time(one, repeats=5, number=1)
-        t_stacked = median_time(stacked, repeats=5, number=1)
-        rows.append(dict(network=name, k=k, one_seed_ms_per_step=1e3 * t_one / steps, ratio=t_stacked / t_one))
+        t_one, _, ratio = paired_times(one, stacked)
+        rows.append(dict(network=name, k=k, one_seed_ms_per_step=1e3 * t_one / steps, ratio=ratio))
     results["seeds"] = rows
 
 
