@@ -63,11 +63,12 @@ def test_batchnorm_turns_stalling_into_a_fast_start(runs):
 
 def test_the_eval_mode_loss_lags_at_the_start(runs):
     """Section 4's figure: with batch norm, at step 20 the eval-mode loss (running averages) is about twice the
-    training-mode loss (0.938 vs 0.430); from step 70 on they differ by about 5%."""
+    training-mode loss (0.938 vs 0.430); from step 70 on it is 1.045 to 1.054 times the training-mode loss."""
     h = runs[True]["h"]
     ev = dict(zip(h["step"], h["train_loss"]))
     assert 0.40 < h["batch_loss"][20] < 0.46 and 0.85 < ev[20] < 1.0
-    assert all(1.0 < ev[s] / h["batch_loss"][s] < 1.08 for s in range(70, 251, 10) if s < len(h["batch_loss"]))
+    ratio = [ev[s] / h["batch_loss"][s] for s in range(70, 250, 10)]
+    assert 1.04 < min(ratio) and max(ratio) < 1.06
     assert all(h["batch_loss"][s] > 0.5 for s in (5, 10, 15)) and h["batch_loss"][30] < 0.2  # bounces, then settles
 
 
@@ -139,22 +140,15 @@ def test_relu_with_he_init_gains_nothing_lasting_at_rate_half_and_diverges_at_2(
 
 def test_the_mini_batch_curves_largest_bumps_come_with_the_small_last_mini_batch(digits):
     """Section 2's loop figure: with rng seed 3 the two rises above 0.2 are the steps right after the 17-image last
-    mini-batch of epochs 1 and 2 (steps 22 and 43); over 10 orders of the mini-batches, most rises above 0.2 fall on
-    such a mini-batch or the step after it (10 of 105 steps), though not all."""
+    mini-batch of epochs 1 and 2 (steps 22 and 43)."""
     X, y, *_ = digits
-    small = {20 + 21 * e for e in range(5)}  # 0-based index of each epoch's last mini-batch of 17
-    near, elsewhere = 0, 0
-    for seed in range(10):
-        net = MLP(SIZES, batchnorm=True, rng=np.random.default_rng(1), activation="sigmoid")
-        L = train(net, GradientDescent(0.5), X, y, epochs=5, batch_size=64, rng=np.random.default_rng(seed),
-                  progress=False)["batch_loss"]  # fmt: skip
-        rises = [i for i in range(1, len(L)) if L[i] - L[i - 1] > 0.2]
-        if seed == 3:
-            assert rises == [21, 42] and all(0.2 < L[i] - L[i - 1] < 0.4 for i in rises)  # "about 0.3"
-            assert 0.15 < np.mean(L[-21:]) < 0.3  # the printed mean of epoch 5, "about 0.2"
-        near += sum(i in small or i - 1 in small for i in rises)
-        elsewhere += sum(not (i in small or i - 1 in small) for i in rises)
-    assert near >= 2 * elsewhere and elsewhere > 0  # "most ..., though not all"
+    net = MLP(SIZES, batchnorm=True, rng=np.random.default_rng(1), activation="sigmoid")
+    L = train(net, GradientDescent(0.5), X, y, epochs=5, batch_size=64, rng=np.random.default_rng(3),
+              progress=False)["batch_loss"]  # fmt: skip
+    rises = [i for i in range(1, len(L)) if L[i] - L[i - 1] > 0.2]
+    assert rises == [21, 42] and all(0.2 < L[i] - L[i - 1] < 0.4 for i in rises)  # "about 0.3"
+    assert {i - 1 for i in rises} <= {20 + 21 * e for e in range(5)}  # each right after an epoch's last mini-batch of 17
+    assert 0.15 < np.mean(L[-21:]) < 0.3  # the printed mean of epoch 5, "about 0.2"
 
 
 @pytest.mark.parametrize("unit", [31])
@@ -226,9 +220,9 @@ def test_over_seeds_and_rates_the_plateau_is_the_starts_doing(seeds_and_rates):
     assert g[:, -1].max() < b[:, -1].min()  # the 10th epoch: below batch norm, every seed
     g, b = L["glorot", 0.5], L["bn", 0.5]
     assert all(g[:, e].min() > b[:, e].max() for e in range(10))  # at rate 0.5 batch norm stays ahead
-    assert np.all(L["glorot", 8.0][:, 1:] > 2.3)  # at rate 8 the sigmoid start stays at or above ln 10 from epoch 2
     g, b = L["glorot", 2.0], L["bn", 2.0]
     assert np.all(g[:, 7:] < b[:, 7:])  # seed by seed, lower from epoch 8 on
+    assert (g[:, 0] < b[:, 0]).sum() == 2  # level in epoch 1: lower in two seeds, higher in one
     assert L["plain", 2.0][:, -1].min() < 2.1 < L["plain", 2.0][:, -1].max()  # one seed starting to leave
 
 
@@ -289,7 +283,7 @@ def test_the_initial_scale_still_sets_batch_norms_training(digits, seeds_and_rat
     assert all(final[True, s].max() < 0.35 for s in SCALES)  # batch norm trains at every scale
     for s in (0.03125, 0.125, 2.0):
         assert (final[True, 0.5] < final[True, s]).all()  # lowest at 0.5, in every seed
-    for s in (0.03125, 2.0):  # "two to three and a half times higher"
+    for s in (0.03125, 2.0):  # "two to about three and a third times higher" (chaotic: margins)
         ratio = final[True, s] / final[True, 0.5]
-        assert ratio.min() > 1.7 and ratio.max() < 4.0, (s, ratio)
+        assert ratio.min() > 1.8 and ratio.max() < 3.8, (s, ratio)
     assert final[False, 0.5].max() < min(final[True, s].min() for s in SCALES)  # the plain network's best start ends lower
