@@ -234,7 +234,8 @@ PREDICTIONS["04-batch-size"] = Prediction(
     "average, at equal steps and at equal examples alike. With 2 examples every normalized value is -1 or +1 (the cells "
     "below show it): each unit tells the next layer only which of the two was larger. With 4, the mean and variance of "
     "four numbers still move a lot from batch to batch (section 3's noise, about half of sigma for the mean), so every "
-    "normalized value is noisy. From 8 up the noise is small enough for batch norm's benefits to win.",
+    "normalized value is noisy. From 8 up the noise is likely small enough for batch norm's benefits to win (question 2 "
+    "of On your own separates the noise of the statistics from the noise of the gradient).",
 )  # fmt: skip
 
 

@@ -209,6 +209,8 @@ def test_the_spread_of_248_batch_means_is_uncertain_by_a_few_percent():
     assert round(first, 3) == 0.184 and round(theory, 3) == 0.169
     assert np.percentile(redraws, 5) < theory < np.percentile(redraws, 95) < first  # "one of the high ones"
     assert abs(np.median(redraws) - theory) < 0.003
+    v4 = batch_statistics(z, 4, np.random.default_rng(0))[1]  # the picture at m = 4: skewed batch variances
+    assert np.median(v4) < 0.6 * z.var() and 0.4 < np.mean(v4 < z.var() / 2) < 0.5 and 0.03 < np.mean(v4 > 2 * z.var()) < 0.08
 
 
 def test_two_examples_normalize_to_plus_minus_one(rng):
