@@ -323,8 +323,9 @@ PREDICTIONS["08-devices"] = Prediction(
     None,
     "Each device normalizes its 2 examples with their own mean and variance: batch norm at batch size 2, whatever "
     "the total batch. With 2 examples every unit's normalized values are -1 and +1: they keep only which of the two "
-    "is larger (the batch variance is on average half the true one), so the next layer learns from one bit per unit "
-    "and example: the collapse of notebook 04's tiny batches, although the gradient is averaged over all 32 examples.",
+    "is larger, so the next layer learns from one bit per unit and example: much as in notebook 04's tiny batches, "
+    "although the gradient is averaged over all 32 examples. (In eval mode part of the loss may also come from the "
+    "running averages: a batch of 2's variance is on average half the true one.)",
 )
 
 
