@@ -271,7 +271,9 @@ PREDICTIONS["06-closest-beta"] = Prediction(
     "A running average with weight beta rests on about the last 1 / (1 - beta) batches. With beta = 0.5 that is "
     "2 batches of 32 examples: a noisy estimate. With 0.99 and 0.999 it reaches back 100 and 1,000 steps, over "
     "batches computed with earlier, different weights, and at 0.999 two thirds of it (0.999^400 = 0.67) is still "
-    "the starting value 0 after 400 steps: it lags. beta = 0.9, about the last 10 batches, balances the two in a run of 400 steps.",
+    "the starting value 0 after 400 steps: in layer 2, whose means are far from 0, it lags. beta = 0.9, about the last 10 batches, balances the two in a run of 400 steps, averaged over both layers: in "
+    "layer 1, whose means are 0 whatever the weights, the largest beta is best, in layer 2 the smallest (the lines under "
+    "the table).",
 )  # fmt: skip
 
 PREDICTIONS["06-pairs"] = Prediction(

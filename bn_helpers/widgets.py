@@ -637,10 +637,10 @@ class EwaPicture:
         self.reference = reference
         ax = fig.add_subplot()
         steps = np.arange(1, self.values.size + 1)
-        ax.plot(steps, self.values, ".", ms=3, color=PALETTE[0], alpha=0.5, label=r"batch mean $\mu^{\{t\}}$")
+        ax.plot(steps, self.values, ".", ms=3, color=PALETTE[0], alpha=0.5, label=r"batch mean $\mu^{\{t\}}$ (training mode)")
         (self.line,) = ax.plot(steps, np.zeros_like(self.values), color=PALETTE[3], lw=2, label="running average")
         if reference is not None:
-            ax.axhline(reference, color="k", ls="--", lw=1, label="mean over the whole training set")
+            ax.axhline(reference, color="k", ls="--", lw=1, label="mean over the whole training set, final weights")
         lo, hi = np.quantile(self.values, [0.01, 0.99])
         pad = 0.3 * (hi - lo)
         ax.set(xlim=(0, self.values.size + 1), ylim=(min(lo, 0.0) - pad, max(hi, 0.0) + pad), xlabel="training step t",
