@@ -232,10 +232,10 @@ PREDICTIONS["04-batch-size"] = Prediction(
     None,
     "Here batch norm lowered the test accuracy at batches of 2 and 4, in every seed, and raised it from 8 up on "
     "average, at equal steps and at equal examples alike. With 2 examples every normalized value is -1 or +1 (the cells "
-    "below show it): each unit tells the next layer only which of the two was larger. With 4, the mean and variance of "
-    "four numbers still move a lot from batch to batch (section 3's noise, about half of sigma for the mean), so every "
-    "normalized value is noisy. From 8 up the noise is likely small enough for batch norm's benefits to win (question 2 "
-    "of On your own separates the noise of the statistics from the noise of the gradient).",
+    "below show it): each unit tells the next layer only which of the two was larger (whether that or the noise of a "
+    "gradient from 2 examples does the harm is what question 2 of On your own separates). With 4, the mean and variance "
+    "of four numbers still move a lot from batch to batch (section 3's noise, about half of sigma for the mean), so every "
+    "normalized value is noisy. From 8 up the noise is likely small enough for batch norm's benefits to win.",
 )  # fmt: skip
 
 
@@ -272,7 +272,7 @@ PREDICTIONS["06-closest-beta"] = Prediction(
     "2 batches of 32 examples: a noisy estimate. With 0.99 and 0.999 it reaches back 100 and 1,000 steps, over "
     "batches computed with earlier, different weights, and at 0.999 two thirds of it (0.999^400 = 0.67) is still "
     "the starting value 0 after 400 steps: in layer 2, whose means are far from 0, it lags. beta = 0.9, about the last 10 batches, balances the two in a run of 400 steps, averaged over both layers: in "
-    "layer 1, whose means are 0 whatever the weights, the largest beta is best, in layer 2 the smallest (the lines under "
+    "layer 1, whose means are 0 whatever the weights, the largest beta is best; in layer 2, the smallest (the lines under "
     "the table).",
 )  # fmt: skip
 
@@ -326,7 +326,7 @@ PREDICTIONS["08-devices"] = Prediction(
     "Each device normalizes its 2 examples with their own mean and variance: batch norm at batch size 2, whatever "
     "the total batch. With 2 examples every unit's normalized values are -1 and +1: they keep only which of the two "
     "is larger, so the next layer learns from one bit per unit and example: much as in notebook 04's tiny batches, "
-    "although the gradient is averaged over all 32 examples. (In eval mode part of the loss may also come from the "
+    "although the gradient is averaged over all 32 examples. (In eval mode part of the drop may also come from the "
     "running averages: a batch of 2's variance is on average half the true one.)",
 )
 

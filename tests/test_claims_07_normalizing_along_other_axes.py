@@ -155,6 +155,7 @@ def test_in_the_dense_network_only_batch_norm_collapses_at_a_batch_of_2():
         assert abs(acc[n, 64].mean() - acc[None, 64].mean()) < 2.5  # "within about a point of no normalization"
     at_4 = [acc[n, 4].mean() for n in (None, "batch", "layer", "group")]
     assert max(at_4) - min(at_4) < 4  # "within a few points"
-    assert all(0.5 < at_4[0] - v < 4 for v in at_4[1:])  # the normalized ones a point or two below none, layer and group norm too
+    assert all(0.5 < at_4[0] - v < 4 for v in at_4[1:])  # the normalized ones two or three points below none
+    assert all(acc[n, 4].max() < acc[None, 4].min() for n in ("batch", "layer", "group"))  # in every seed
     assert all(acc["batch", 64].min() > acc[n, 64].max() for n in (None, "layer", "group"))  # "ahead in every seed"
     assert 47 < acc["batch", 64].mean() < 53  # "about 50%"
