@@ -56,6 +56,29 @@ class Widget:
                                         arg=[self.handle, src])  # fmt: skip
         return text, self.state()[1]
 
+    def move_to(self, control_label, key, shows, most=12):
+        """Press ``key`` on a slider until the printed text contains ``shows``; return (before, after) texts.
+
+        For a move of several settings: waiting for the setting itself, not for a
+        count of pictures, keeps the result right when a busy page shows an
+        intermediate picture twice (seen in JupyterLab with a live kernel while
+        the other core was busy). The setting must still show a moment later.
+        """
+        before = self.state()[1]
+        row = self.box.locator(".widget-inline-hbox").filter(has_text=control_label).first
+        row.locator(".noUi-handle").first.focus()
+        for _ in range(most):
+            if shows in self.state()[1]:
+                self.page.wait_for_timeout(500)
+                if shows in self.state()[1]:
+                    return before, self.state()[1]
+                continue
+            src = self.state()[0]
+            self.page.keyboard.press(key)
+            self.page.wait_for_function(f"([box, old]) => {{ const s = ({_SHOWN})(box); return s && s[0] !== old; }}",
+                                        arg=[self.handle, src])  # fmt: skip
+        raise AssertionError(f"{control_label!r} never showed {shows!r} after {most} presses of {key}: {self.state()[1]!r}")
+
     def shot(self, path):
         self.box.screenshot(path=str(path))
 
