@@ -117,9 +117,10 @@ def train(
     -------
     dict of numpy arrays
         ``step``, ``train_loss``, ``train_acc`` (unless ``eval_train`` is
-        False) and ``val_loss``, ``val_acc`` (with ``X_val``) at each evaluation; ``batch_loss`` at every step; ``diverged`` (bool):
-        training stopped early because the loss or a parameter became NaN or
-        inf (the arrays then end at that step).
+        False) and ``val_loss``, ``val_acc`` (with ``X_val``) at each
+        evaluation; ``batch_loss`` at every step; ``diverged`` (bool): training
+        stopped early because the loss or a parameter became NaN or inf (the
+        arrays then end at that step).
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an Optimizer such as Adam(0.01); got {type(optimizer).__name__}")
